@@ -1,0 +1,15 @@
+import { FirehoseClient } from "@aws-sdk/client-firehose";
+import { S3Client } from "@aws-sdk/client-s3";
+
+/**
+ * AWS clients configured from the standard SDK environment (AWS_REGION, the credentials chain,
+ * AWS_ENDPOINT_URL_FIREHOSE / AWS_ENDPOINT_URL_S3). A custom S3 endpoint (moto, MinIO) needs path-style addressing.
+ */
+export function makeS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
+  const customEndpoint = Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);
+  return new S3Client({ forcePathStyle: customEndpoint, maxAttempts: 5 });
+}
+
+export function makeFirehoseClient(opts: { maxAttempts?: number; requestTimeoutMs?: number } = {}): FirehoseClient {
+  return new FirehoseClient({ maxAttempts: opts.maxAttempts ?? 1 });
+}
