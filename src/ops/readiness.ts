@@ -1,0 +1,12 @@
+import type { Readiness } from "../sink/sink.js";
+
+/** Ready only when every part is: the first one that is not gives the reason. */
+export function combineReadiness(parts: readonly (() => Readiness)[]): () => Readiness {
+  return () => {
+    for (const part of parts) {
+      const r = part();
+      if (!r.ready) return r;
+    }
+    return { ready: true };
+  };
+}

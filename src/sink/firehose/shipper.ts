@@ -1,0 +1,396 @@
+import { setMaxListeners } from "node:events";
+import type { Logger } from "../../log.js";
+import type { Readiness } from "../sink.js";
+import type { Spool, SpooledLine } from "../spool/spool.js";
+import { fullJitterDelay, jittered, sleep } from "./backoff.js";
+import type { PackLimits, ShipperTuning } from "./config.js";
+import { S3DeadLetterWriter, deadLetterLineFor, isDeadLetterLine } from "./dead-letter.js";
+import { BatchBuilder, billedUnits, splitRecord, type PackedRecord } from "./packer.js";
+import { Pacer, Slots, type PaceLimits } from "./pacer.js";
+import type { FirehoseService, PutOutcome } from "./service.js";
+import type { ProducerMetrics } from "./sink-metrics.js";
+
+type Line = SpooledLine & { payload: Buffer };
+type Rec = PackedRecord<Line>;
+
+export interface ShipperDeps {
+  spool: Spool;
+  service: FirehoseService;
+  deadLetters: S3DeadLetterWriter | undefined;
+  limits: PackLimits;
+  tuning: ShipperTuning;
+  pacing: PaceLimits;
+  maxInFlight: number;
+  lingerMs: number;
+  logger: Logger;
+  metrics: ProducerMetrics;
+  random?: () => number;
+}
+
+interface Blocked {
+  code: string;
+  message: string;
+  since: number;
+}
+
+interface S3Job {
+  line: SpooledLine;
+  reason: string;
+}
+
+/**
+ * Drains the spool to Firehose: reads records from disk in bounded windows, packs them, sends with bounded concurrency
+ * under the pacing limits, acknowledges each record in the spool only once Firehose returned a RecordId for it (or it
+ * became a dead letter), resends only failed entries, and never gives up on a record.
+ */
+export class Shipper {
+  private readonly stopReading = new AbortController();
+  private readonly abandon = new AbortController();
+  private readonly slots: Slots;
+  private readonly pacer: Pacer;
+  private readonly tasks = new Set<Promise<void>>();
+  private readonly s3Queue: S3Job[] = [];
+  private s3Worker: Promise<void> | undefined;
+  private blocked: Blocked | undefined;
+  private s3Failing: string | undefined;
+  private flushing = false;
+  /** Lines read from the spool into the batch being assembled (not yet a delivery task). */
+  private building = 0;
+  private loop: Promise<void> | undefined;
+  private lastLoggedRetry = 0;
+  private readonly random: () => number;
+  /** Resolves once reading stops; shared so waits do not pile listeners onto the abort signal. */
+  private readonly readingStopped: Promise<void>;
+
+  constructor(private readonly d: ShipperDeps) {
+    // every in-flight task, the pacer and the dead-letter worker wait on these signals at the same time
+    setMaxListeners(1000, this.stopReading.signal, this.abandon.signal);
+    this.readingStopped = new Promise((resolve) => this.stopReading.signal.addEventListener("abort", () => resolve(), { once: true }));
+    this.slots = new Slots(d.maxInFlight);
+    this.pacer = new Pacer(d.pacing);
+    this.random = d.random ?? Math.random;
+  }
+
+  start(): void {
+    this.loop ??= this.produce().catch((err) => {
+      this.d.logger.error("firehose shipper stopped unexpectedly; records stay in the spool", { error: (err as Error).message });
+    });
+  }
+
+  readiness(): Readiness {
+    if (this.blocked) {
+      return {
+        ready: false,
+        reason: `Firehose stream "${this.d.service.streamName}" is unusable (${this.blocked.code}: ${this.blocked.message}); records are kept in the spool and retried`,
+      };
+    }
+    const parked = this.s3Queue.length;
+    if (parked > 0 && !this.d.deadLetters) {
+      return {
+        ready: false,
+        reason: `${parked} record(s) exceed Firehose's 1,024,000-byte record limit and are held in the spool: set DEAD_LETTER_URL=s3://bucket/prefix so they can be written to S3`,
+      };
+    }
+    return { ready: true };
+  }
+
+  /** Problems that do not make the sink unready but an operator should see (e.g. dead-letter writes failing). */
+  get warning(): string | undefined {
+    return this.s3Failing;
+  }
+
+  /**
+   * Sends what is in the spool (no linger) until it is empty or the deadline passes, then abandons in-flight work.
+   * Whatever was not acknowledged stays in the spool for the next start.
+   */
+  async stop(deadlineMs: number): Promise<{ drained: boolean }> {
+    this.flushing = true;
+    const deadline = Date.now() + Math.max(0, deadlineMs);
+    let drained = false;
+    while (Date.now() < deadline) {
+      if (!this.d.spool.hasUnread() && this.tasks.size === 0 && this.building === 0 && (this.s3Queue.length === 0 || !this.d.deadLetters) && !this.blocked) {
+        drained = true;
+        break;
+      }
+      if (this.blocked) break; // a blocked stream will not recover within a shutdown deadline
+      await sleep(Math.min(20, deadline - Date.now()));
+    }
+    this.stopReading.abort();
+    this.abandon.abort();
+    await Promise.allSettled([...this.tasks]);
+    await this.s3Worker;
+    await this.loop;
+    return { drained };
+  }
+
+  // ------------------------------------------------------------------ batching loop
+
+  private async produce(): Promise<void> {
+    const signal = this.stopReading.signal;
+    while (!signal.aborted) {
+      await this.slots.acquire();
+      if (signal.aborted) {
+        this.slots.release();
+        break;
+      }
+      while (this.blocked && !signal.aborted) await sleep(100, signal);
+      let batch: Rec[] | undefined;
+      try {
+        batch = await this.nextBatch(signal);
+        this.building = 0;
+      } catch (err) {
+        this.building = 0;
+        this.slots.release();
+        this.d.logger.error("firehose shipper could not read the spool; retrying", { error: (err as Error).message });
+        await sleep(1000, signal);
+        continue;
+      }
+      if (!batch) {
+        this.slots.release();
+        continue;
+      }
+      this.d.metrics.inFlight.set(this.slots.inUse);
+      const task: Promise<void> = this.deliver(batch)
+        .catch((err: unknown) => {
+          this.d.logger.error("firehose delivery failed unexpectedly; records stay in the spool", { error: (err as Error).message });
+        })
+        .finally(() => {
+          this.tasks.delete(task);
+          this.slots.release();
+          this.d.metrics.inFlight.set(this.slots.inUse);
+        });
+      this.tasks.add(task);
+    }
+  }
+
+  /** Reads and packs up to one full batch; waits up to the linger time for more lines when the batch is not full. */
+  private async nextBatch(signal: AbortSignal): Promise<Rec[] | undefined> {
+    const builder = new BatchBuilder<Line>(this.d.limits);
+    let sendAt: number | undefined;
+    for (;;) {
+      if (signal.aborted) return undefined;
+      const line = await this.d.spool.peek(this.d.limits.maxRecordBytes);
+      if (line) {
+        if (!line.payload) {
+          this.d.spool.consume();
+          this.toS3(
+            { ...line },
+            `record of ${line.payloadBytes} bytes exceeds Firehose's ${this.d.limits.maxRecordBytes}-byte record limit`,
+          );
+          continue;
+        }
+        if (!builder.tryAdd(line as Line)) break;
+        this.d.spool.consume();
+        this.building++;
+        sendAt ??= this.flushing ? Date.now() : Math.min(Date.now(), line.appendedAtMs) + this.d.lingerMs;
+        continue;
+      }
+      if (builder.isEmpty) {
+        await this.waitForData(this.flushing ? 10 : undefined);
+        continue;
+      }
+      const wait = this.flushing ? 0 : sendAt! - Date.now();
+      if (wait <= 0) break;
+      await this.waitForData(wait);
+    }
+    return builder.records;
+  }
+
+  /** Until new records are committed, reading stops, or `ms` passes. */
+  private async waitForData(ms?: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const waits: Promise<void>[] = [this.d.spool.waitForData(), this.readingStopped];
+    if (ms !== undefined) waits.push(new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, ms)))));
+    await Promise.race(waits);
+    clearTimeout(timer);
+  }
+
+  // ------------------------------------------------------------------ delivery
+
+  private async deliver(records: Rec[]): Promise<void> {
+    const { metrics, tuning } = this.d;
+    const abandon = this.abandon.signal;
+    let pending = records;
+    let attempt = 0;
+    while (pending.length > 0) {
+      if (abandon.aborted) return;
+      const bytes = pending.reduce((n, r) => n + r.bytes, 0);
+      const waitedBefore = this.pacer.waitedMs;
+      if (!(await this.pacer.acquire(pending.length, bytes, abandon))) return;
+      if (this.pacer.waitedMs > waitedBefore) metrics.pacingWaitSeconds.inc((this.pacer.waitedMs - waitedBefore) / 1000);
+      metrics.batchRecords.observe(pending.length);
+      metrics.batchBytes.observe(bytes);
+      const started = performance.now();
+      const outcome = await this.d.service.put(pending);
+      metrics.requestSeconds.observe({ outcome: outcome.kind }, (performance.now() - started) / 1000);
+
+      if (outcome.kind === "replied") {
+        this.unblock();
+        const failed: Rec[] = [];
+        outcome.entries.forEach((entry, i) => {
+          const rec = pending[i]!;
+          if (entry.ok) this.accepted(rec);
+          else {
+            failed.push(rec);
+            metrics.entryFailures.inc({ code: entry.errorCode });
+          }
+        });
+        if (failed.length === 0) return;
+        // Progress (some entries accepted) restarts the backoff; a reply where everything failed grows it.
+        attempt = failed.length < pending.length ? 1 : attempt + 1;
+        metrics.retries.inc({ kind: "entries" }, failed.length);
+        this.logRetry(`${failed.length} of ${pending.length} Firehose records failed; resending only those`, {
+          code: (outcome.entries.find((e) => !e.ok) as { errorCode: string } | undefined)?.errorCode,
+          attempt,
+        });
+        pending = failed;
+        await sleep(fullJitterDelay(attempt, tuning.backoffBaseMs, tuning.backoffCapMs, this.random), abandon);
+        continue;
+      }
+
+      metrics.requestErrors.inc({ code: outcome.code });
+      if (outcome.kind === "retryable") {
+        attempt++;
+        metrics.retries.inc({ kind: "request" });
+        this.logRetry("PutRecordBatch failed; retrying with backoff", { code: outcome.code, message: outcome.message, attempt });
+        await sleep(fullJitterDelay(attempt, tuning.backoffBaseMs, tuning.backoffCapMs, this.random), abandon);
+        continue;
+      }
+      if (outcome.kind === "blocked") {
+        this.block(outcome);
+        await sleep(jittered(tuning.blockedRetryMs, this.random), abandon);
+        continue;
+      }
+      // invalid: bisect records, then lines within a record, until the poison line is alone.
+      this.unblock();
+      if (pending.length > 1) {
+        const mid = Math.ceil(pending.length / 2);
+        await this.deliver(pending.slice(0, mid));
+        await this.deliver(pending.slice(mid));
+        return;
+      }
+      const only = pending[0]!;
+      if (only.lines.length > 1) {
+        const [a, b] = splitRecord(only);
+        await this.deliver([a]);
+        await this.deliver([b]);
+        return;
+      }
+      await this.poison(only.lines[0]!, outcome);
+      return;
+    }
+  }
+
+  private accepted(rec: Rec): void {
+    const { metrics } = this.d;
+    this.d.spool.ack(rec.lines);
+    metrics.recordsSent.inc();
+    metrics.linesSent.inc(rec.lines.length);
+    metrics.bytesSent.inc(rec.bytes);
+    metrics.billedUnits.inc(billedUnits(rec.bytes));
+  }
+
+  /** A single line Firehose refuses: append a dead_letter envelope for it to the spool, then acknowledge the original. */
+  private async poison(line: Line, outcome: Extract<PutOutcome, { kind: "invalid" }>): Promise<void> {
+    const reason = `Firehose rejected the record: ${outcome.code}: ${outcome.message}`;
+    if (isDeadLetterLine(line.payload)) {
+      // A dead letter Firehose refuses too goes to S3 as is, rather than being wrapped again and again.
+      this.toS3(line, reason);
+      return;
+    }
+    const replacement = deadLetterLineFor(line.payload, reason);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.d.spool.append([replacement], { force: true });
+        break;
+      } catch (err) {
+        if (this.abandon.signal.aborted) return; // still unacknowledged: it is retried on the next start
+        this.d.logger.warn("could not spool a dead letter; retrying", { error: (err as Error).message });
+        await sleep(fullJitterDelay(attempt, this.d.tuning.backoffBaseMs, this.d.tuning.backoffCapMs, this.random), this.abandon.signal);
+      }
+    }
+    this.d.spool.ack([line]);
+    this.d.metrics.deadLetters.inc({ path: "firehose" });
+    this.d.logger.warn("Firehose refused a record; it travels on as a dead_letter envelope", {
+      reason,
+      bytes: line.payloadBytes,
+    });
+  }
+
+  // ------------------------------------------------------------------ oversize records → S3
+
+  private toS3(line: SpooledLine, reason: string): void {
+    const { payload: _dropped, ...ref } = line; // keep only the reference: the payload is re-read from disk when written
+    this.s3Queue.push({ line: ref, reason });
+    if (!this.d.deadLetters) {
+      this.d.logger.error("a record cannot go through Firehose and DEAD_LETTER_URL is not set; it is held in the spool", {
+        reason,
+        bytes: line.payloadBytes,
+      });
+      return;
+    }
+    this.s3Worker ??= this.drainS3().finally(() => (this.s3Worker = undefined));
+  }
+
+  private async drainS3(): Promise<void> {
+    const writer = this.d.deadLetters!;
+    const abandon = this.abandon.signal;
+    let attempt = 0;
+    while (this.s3Queue.length > 0 && !abandon.aborted) {
+      const job = this.s3Queue[0]!;
+      try {
+        const payload = await this.d.spool.readPayload(job.line);
+        const key = await writer.write(payload, job.reason);
+        this.s3Queue.shift();
+        this.d.spool.ack([job.line]);
+        this.d.metrics.deadLetters.inc({ path: "s3" });
+        this.s3Failing = undefined;
+        attempt = 0;
+        this.d.logger.warn("record too large for Firehose written to S3 as a dead letter", {
+          bucket: writer.location.bucket,
+          key,
+          reason: job.reason,
+        });
+      } catch (err) {
+        attempt++;
+        this.s3Failing = `dead-letter write to s3://${writer.location.bucket} failing: ${(err as Error).message}`;
+        this.d.logger.warn("dead-letter write to S3 failed; the record stays in the spool and is retried", {
+          error: (err as Error).message,
+          attempt,
+        });
+        await sleep(fullJitterDelay(attempt, 500, this.d.tuning.deadLetterRetryCapMs, this.random), abandon);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ blocked stream
+
+  private block(outcome: { code: string; message: string }): void {
+    if (!this.blocked) {
+      this.d.logger.error(
+        "FIREHOSE STREAM UNUSABLE: stopped draining; records are kept in the spool and retried slowly. Check that the stream exists in this region and account, the IAM policy allows firehose:PutRecordBatch, and the KMS key is usable.",
+        { stream: this.d.service.streamName, code: outcome.code, message: outcome.message, spool: this.d.spool.stats() },
+      );
+      this.blocked = { code: outcome.code, message: outcome.message, since: Date.now() };
+      this.d.metrics.blocked.set(1);
+    } else if (Date.now() - this.blocked.since > 60_000) {
+      this.d.logger.error("Firehose stream still unusable", { stream: this.d.service.streamName, code: outcome.code, spool: this.d.spool.stats() });
+      this.blocked.since = Date.now();
+    }
+  }
+
+  private unblock(): void {
+    if (!this.blocked) return;
+    this.d.logger.info("Firehose stream usable again; draining the spool", { stream: this.d.service.streamName });
+    this.blocked = undefined;
+    this.d.metrics.blocked.set(0);
+  }
+
+  private logRetry(message: string, meta: Record<string, unknown>): void {
+    // Retries are routine under throttling; one line per few seconds is enough (the metrics count every one).
+    if (Date.now() - this.lastLoggedRetry < 5000) return;
+    this.lastLoggedRetry = Date.now();
+    this.d.logger.warn(message, meta);
+  }
+}
+

@@ -1,0 +1,79 @@
+import qs from "qs";
+
+export type PayloadFormat = "json" | "form";
+
+export type ContentTypeCheck =
+  | { ok: true; format: PayloadFormat | "sniff"; charset: string }
+  | { ok: false; reason: string };
+
+/**
+ * `application/json` and `application/x-www-form-urlencoded`, with or without a charset parameter. Wootric does not
+ * document its Content-Type, so a request without one is sniffed (JSON first, then form) like the official sample does.
+ */
+export function checkContentType(header: string | undefined): ContentTypeCheck {
+  if (header === undefined || header.trim() === "") return { ok: true, format: "sniff", charset: "utf-8" };
+  const [typePart, ...params] = header.split(";");
+  const type = typePart!.trim().toLowerCase();
+  let charset = "utf-8";
+  for (const p of params) {
+    const [k, v] = p.split("=");
+    if (k?.trim().toLowerCase() === "charset" && v !== undefined) charset = v.trim().replace(/^"|"$/g, "").toLowerCase();
+  }
+  if (!isSupportedCharset(charset)) return { ok: false, reason: `unsupported charset ${charset}` };
+  if (type === "application/json") return { ok: true, format: "json", charset };
+  if (type === "application/x-www-form-urlencoded") return { ok: true, format: "form", charset };
+  return { ok: false, reason: `unsupported content type ${type}; send application/json or application/x-www-form-urlencoded` };
+}
+
+function isSupportedCharset(charset: string): boolean {
+  try {
+    new TextDecoder(charset);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class PayloadParseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PayloadParseError";
+  }
+}
+
+/** Decodes and parses a webhook body. Throws PayloadParseError; type coercion of form strings happens in the schemas. */
+export function parsePayload(raw: Buffer, format: PayloadFormat | "sniff", charset = "utf-8"): { format: PayloadFormat; value: unknown } {
+  let text: string;
+  try {
+    text = new TextDecoder(charset, { fatal: true }).decode(raw);
+  } catch {
+    throw new PayloadParseError(`body is not valid ${charset} text`);
+  }
+  if (format === "json") return { format, value: parseJson(text) };
+  if (format === "form") return { format, value: parseForm(text, charset) };
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith("{") || trimmed.startsWith("[")) return { format: "json", value: parseJson(text) };
+  return { format: "form", value: parseForm(text, charset) };
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === "") throw new PayloadParseError("body is empty");
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new PayloadParseError(`body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Rails-style nested keys (`response[end_user_properties][plan]=Pro`), every value a string. */
+function parseForm(text: string, charset: string): Record<string, unknown> {
+  if (text.trim() === "") throw new PayloadParseError("body is empty");
+  if (!text.includes("=")) throw new PayloadParseError("body is not form-urlencoded (no key=value pairs)");
+  try {
+    return qs.parse(text, {
+      charset: charset === "iso-8859-1" || charset === "latin1" ? "iso-8859-1" : "utf-8",
+      depth: 10, arrayLimit: 1000, parameterLimit: 100_000, allowPrototypes: false, strictDepth: false }) as Record<string, unknown>;
+  } catch (err) {
+    throw new PayloadParseError(`body is not valid form-urlencoded data: ${(err as Error).message}`);
+  }
+}

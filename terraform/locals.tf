@@ -1,0 +1,42 @@
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+
+  bucket_name        = coalesce(var.bucket_name, "${var.name_prefix}-${local.account_id}-${var.aws_region}")
+  stream_name        = coalesce(var.firehose_stream_name, var.name_prefix)
+  glue_database_name = coalesce(var.glue_database_name, replace(var.name_prefix, "-", "_"))
+
+  kms_enabled = var.kms_key_arn != null
+
+  # S3 layout (DESIGN.md): records through Firehose dynamic partitioning, errors and oversize records beside them.
+  data_prefix        = var.data_prefix
+  firehose_error_dir = "${var.error_prefix}/firehose"
+  dead_letter_prefix = "${var.error_prefix}/oversize"
+  state_prefix       = var.state_prefix
+  athena_prefix      = var.athena_results_prefix
+
+  # One Glue table per entity; columns generated from the zod record schemas (npm run gen:glue).
+  glue_tables = jsondecode(file("${path.module}/glue-columns.json"))
+
+  # Everything the service needs besides secrets, for ECS or for your own compute.
+  app_environment = merge(
+    {
+      AWS_REGION           = var.aws_region
+      FIREHOSE_STREAM_NAME = aws_kinesis_firehose_delivery_stream.records.name
+      STATE_URL            = "s3://${aws_s3_bucket.data.id}/${local.state_prefix}"
+      DEAD_LETTER_URL      = "s3://${aws_s3_bucket.data.id}/${local.dead_letter_prefix}"
+      WOOTRIC_REGION       = var.wootric_region
+      POLL_CRON            = var.poll_cron
+      SPOOL_MAX_BYTES      = tostring(var.spool_max_bytes)
+      SHUTDOWN_TIMEOUT_MS  = tostring((var.stop_timeout_seconds - 10) * 1000)
+      LOG_LEVEL            = var.log_level
+      LOG_FORMAT           = "json"
+    },
+    var.sync_start_date == null ? {} : { SYNC_START_DATE = var.sync_start_date },
+    var.extra_environment,
+  )
+}

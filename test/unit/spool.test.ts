@@ -1,0 +1,290 @@
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { appendFile, mkdtemp, readdir, rm, stat, truncate, writeFile, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { silentLogger } from "../../src/log.js";
+import { SinkUnavailableError } from "../../src/sink/sink.js";
+import { Spool, listSegmentFiles, type SpooledLine } from "../../src/sink/spool/spool.js";
+import { IntervalSet } from "../../src/sink/spool/interval-set.js";
+import { FRAME_HEADER_BYTES, encodeFrame } from "../../src/sink/spool/frame.js";
+
+const logger = silentLogger();
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), "spool-test-"));
+}
+
+function lines(n: number, from = 0, size = 0): Buffer[] {
+  return Array.from({ length: n }, (_, i) => Buffer.from(`{"n":${from + i}${size ? `,"pad":"${"x".repeat(size)}"` : ""}}\n`));
+}
+
+/** Reads every unacknowledged record currently readable. */
+async function drain(spool: Spool): Promise<SpooledLine[]> {
+  const out: SpooledLine[] = [];
+  for (;;) {
+    const l = await spool.peek(1_024_000);
+    if (!l) return out;
+    spool.consume();
+    out.push(l);
+  }
+}
+
+const text = (ls: SpooledLine[]) => ls.map((l) => l.payload!.toString());
+
+describe("IntervalSet", () => {
+  test("merges adjacent ranges in any order and refuses overlaps", () => {
+    const s = new IntervalSet();
+    assert.equal(s.add(20, 30), true);
+    assert.equal(s.add(0, 10), true);
+    assert.equal(s.add(10, 20), true);
+    assert.deepEqual(s.entries(), [[0, 30]]);
+    assert.equal(s.add(5, 6), false);
+    assert.equal(s.add(29, 31), false);
+    assert.equal(s.covers(0, 30), true);
+    assert.equal(s.covers(0, 31), false);
+    assert.equal(s.add(40, 50), true);
+    assert.equal(s.firstGap(0), 30);
+    assert.equal(s.firstGap(35), 35);
+    assert.equal(s.covers(30, 40), false);
+  });
+});
+
+describe("spool", () => {
+  test("appends are durable and read back in order; group commit shares fsyncs", async () => {
+    const dir = await tempDir();
+    try {
+      const spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
+      await Promise.all(lines(200).map((l) => spool.append([l])));
+      assert.ok(spool.commits < 200, `expected group commits, got ${spool.commits} fsyncs for 200 appends`);
+      const read = await drain(spool);
+      assert.deepEqual(text(read), lines(200).map(String));
+      assert.equal(spool.stats().records, 200);
+      await spool.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("unacknowledged records are replayed after a restart; acknowledged ones are not", async () => {
+    const dir = await tempDir();
+    try {
+      let spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
+      await spool.append(lines(10));
+      const read = await drain(spool);
+      spool.ack([read[0]!, read[3]!, read[4]!, read[9]!]);
+      await spool.close();
+
+      spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
+      assert.equal(spool.stats().records, 6);
+      const replay = await drain(spool);
+      assert.deepEqual(
+        text(replay),
+        [1, 2, 5, 6, 7, 8].map((n) => `{"n":${n}}\n`),
+      );
+      await spool.append(lines(1, 100));
+      const next = await drain(spool);
+      assert.deepEqual(text(next), ['{"n":100}\n']);
+      await spool.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a segment file is deleted only once every record in it is acknowledged", async () => {
+    const dir = await tempDir();
+    try {
+      const spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger, segmentBytes: 4096, ackFlushMs: 1 });
+      for (let i = 0; i < 30; i++) await spool.append(lines(1, i, 400)); // ~430 B each → several segments
+      const files = await listSegmentFiles(dir);
+      assert.ok(files.length >= 3, `expected several segments, got ${files.length}`);
+      const read = await drain(spool);
+      assert.equal(read.length, 30);
+      const firstSeg = read[0]!.segment;
+      const inFirst = read.filter((l) => l.segment === firstSeg);
+      // all but one record of the first segment acknowledged: it must stay
+      spool.ack(inFirst.slice(0, -1));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.ok((await listSegmentFiles(dir)).includes(files[0]!), "segment deleted while a record in it was unacknowledged");
+      spool.ack(inFirst.slice(-1));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.ok(!(await listSegmentFiles(dir)).includes(files[0]!), "fully acknowledged segment was not deleted");
+      // acknowledge everything: only the active segment may remain, and its records count is zero
+      spool.ack(read);
+      await spool.close();
+      assert.equal((await listSegmentFiles(dir)).length, 0);
+      assert.deepEqual((await readdir(dir)).filter((n) => n.endsWith(".acks")), []);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a torn tail (partial frame after a crash) is cut off and never misread", async () => {
+    const dir = await tempDir();
+    try {
+      let spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
+      await spool.append(lines(5));
+      await spool.close();
+      const [seg] = await listSegmentFiles(dir);
+      const path = join(dir, seg!);
+      const goodSize = (await stat(path)).size;
+      // a frame whose header promises more bytes than were written before the crash
+      const frame = encodeFrame(Buffer.from('{"n":"torn"}\n'), Date.now());
+      await appendFile(path, frame.subarray(0, frame.length - 3));
+
+      spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
+      assert.deepEqual(text(await drain(spool)), lines(5).map(String));
+      assert.equal((await stat(path)).size, goodSize);
+      assert.ok((await readdir(dir)).some((n) => n.includes(".torn-")), "torn bytes kept aside");
+      await spool.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a complete last frame with a bad checksum, or a zero-filled tail, is cut off too", async () => {
+    const dir = await tempDir();
+    try {
+      let spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
+      await spool.append(lines(3));
+      await spool.close();
+      const [seg] = await listSegmentFiles(dir);
+      const path = join(dir, seg!);
+      const frame = encodeFrame(Buffer.from('{"n":"flipped"}\n'), Date.now());
+      frame.writeUInt8(frame.readUInt8(FRAME_HEADER_BYTES + 3) ^ 0xff, FRAME_HEADER_BYTES + 3);
+      await appendFile(path, Buffer.concat([frame, Buffer.alloc(4096)]));
+      spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
+      assert.deepEqual(text(await drain(spool)), lines(3).map(String));
+      await spool.close();
+
+      // zero-filled tail only (what some filesystems leave after a crash)
+      const size = (await stat(path)).size;
+      await appendFile(path, Buffer.alloc(1000));
+      spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
+      assert.equal((await stat(path)).size, size);
+      assert.equal(spool.stats().records, 3);
+      await spool.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a segment created but cut before its header is removed; a foreign file is moved aside", async () => {
+    const dir = await tempDir();
+    try {
+      await writeFile(join(dir, "seg-000000000001.log"), Buffer.from("WFS"));
+      await writeFile(join(dir, "seg-000000000002.log"), Buffer.from("not a spool segment at all"));
+      const spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
+      assert.equal(spool.stats().records, 0);
+      await spool.append(lines(1));
+      assert.deepEqual(text(await drain(spool)), ['{"n":0}\n']);
+      await spool.close();
+      const names = await readdir(dir);
+      assert.ok(names.some((n) => n.startsWith("seg-000000000002.log.foreign-")));
+      assert.ok(!names.includes("seg-000000000001.log"));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("when full, append rejects with SinkUnavailableError and accepts again once records are acknowledged", async () => {
+    const dir = await tempDir();
+    try {
+      const spool = await Spool.open({ dir, maxBytes: 1024 * 1024, logger, segmentBytes: 64 * 1024, ackFlushMs: 1 });
+      const big = lines(1, 0, 100 * 1024)[0]!;
+      let accepted = 0;
+      let rejected: unknown;
+      for (let i = 0; i < 20; i++) {
+        try {
+          await spool.append([big]);
+          accepted++;
+        } catch (err) {
+          rejected = err;
+          break;
+        }
+      }
+      assert.ok(rejected instanceof SinkUnavailableError, `expected SinkUnavailableError, got ${String(rejected)}`);
+      assert.match((rejected as Error).message, /spool is full/);
+      assert.ok(accepted >= 8 && accepted <= 10, `accepted ${accepted}`);
+      assert.ok(spool.diskBytes() <= 1024 * 1024);
+      // forced appends (dead letters replacing a record) bypass the bound
+      await spool.append([Buffer.from('{"dl":1}\n')], { force: true });
+      spool.ack(await drain(spool));
+      await new Promise((r) => setTimeout(r, 50));
+      await spool.append([big]);
+      await spool.close();
+      await assert.rejects(spool.append([big]), SinkUnavailableError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("large payloads are not read inline; readPayload fetches and verifies them", async () => {
+    const dir = await tempDir();
+    try {
+      const spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
+      const big = Buffer.from(`${"y".repeat(2_000_000)}\n`);
+      await spool.append([Buffer.from("a\n"), big, Buffer.from("b\n")]);
+      const a = await spool.peek(1_024_000);
+      spool.consume();
+      const b = await spool.peek(1_024_000);
+      spool.consume();
+      const c = await spool.peek(1_024_000);
+      spool.consume();
+      assert.equal(a!.payload!.toString(), "a\n");
+      assert.equal(b!.payload, undefined);
+      assert.equal(b!.payloadBytes, big.length);
+      assert.ok((await spool.readPayload(b!)).equals(big));
+      assert.equal(c!.payload!.toString(), "b\n");
+      await spool.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("reports the oldest unacknowledged record's age", async () => {
+    const dir = await tempDir();
+    try {
+      const spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
+      assert.equal(spool.stats().oldestAppendedAtMs, undefined);
+      const before = Date.now();
+      await spool.append(lines(2));
+      const [first, second] = await drain(spool);
+      const oldest = spool.stats().oldestAppendedAtMs!;
+      assert.ok(oldest >= before - 1 && oldest <= Date.now());
+      spool.ack([first!]);
+      assert.equal(spool.stats().oldestAppendedAtMs, second!.appendedAtMs);
+      spool.ack([second!]);
+      assert.equal(spool.stats().records, 0);
+      assert.equal(spool.stats().oldestAppendedAtMs, undefined);
+      await spool.close();
+      // the ack log survives a restart intact
+      const again = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
+      assert.equal(again.stats().records, 0);
+      await again.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a torn ack log only causes re-sends, never a loss", async () => {
+    const dir = await tempDir();
+    try {
+      let spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
+      await spool.append(lines(4));
+      const read = await drain(spool);
+      spool.ack(read.slice(0, 2));
+      await spool.close();
+      const acks = (await readdir(dir)).find((n) => n.endsWith(".acks"))!;
+      const ackPath = join(dir, acks);
+      const full = await readFile(ackPath);
+      await truncate(ackPath, full.length - 2);
+      spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
+      assert.equal(spool.stats().records, 4);
+      assert.deepEqual(text(await drain(spool)), lines(4).map(String));
+      await spool.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
