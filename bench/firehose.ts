@@ -2,7 +2,8 @@
  * Firehose producer efficiency and behaviour, against the local Firehose stub (test/helpers/firehose-stub.ts), compared
  * in the same run with a naive one-record-per-event, in-memory producer (bench/_naive-producer.ts).
  *
- *   npm run bench -- firehose [--seconds 15] [--outage-seconds 30] [--rate 1000] [--firehose-latency-ms 20] [--skip-outage]
+ *   npm run bench -- firehose [--seconds 15] [--outage-seconds 30] [--rate 1000] [--firehose-latency-ms 20]
+ *                             [--only billing,steady,spool,outage]
  *
  * 1. billing: 10,000 ~1 KB envelopes → billed 5 KB units vs the ideal (total bytes / 5,120), PutRecordBatch calls.
  * 2. steady:  signed webhooks at a steady rate (open loop) into the real CLI (`serve`, spool fsyncing) → ack latency
@@ -363,10 +364,21 @@ async function outage(rate: number, outageSeconds: number, latencyMs: number): P
     for (let i = 0; i < 300 && stub.stats.acceptedLines < warm.ok; i++) await new Promise((res) => setTimeout(res, 100));
     const baseline = rssBytes(pid).rss;
     let peak = baseline;
-    const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pid).rss)), 100);
+    let phase: "pre" | "down" | "post" = "pre";
+    // RSS at each third of the outage: a bounded producer plateaus, an in-memory one grows with the backlog
+    const thirds: number[] = [];
+    let downSince = 0;
+    const sampler = setInterval(() => {
+      const rss = rssBytes(pid).rss;
+      peak = Math.max(peak, rss);
+      if (phase === "down") {
+        downSince ||= Date.now();
+        const k = Math.floor(((Date.now() - downSince) / (outageSeconds * 1000)) * 3);
+        if (k >= 1 && k <= 2 && thirds.length < k) thirds.push(rss);
+      } else if (phase === "post" && thirds.length === 2) thirds.push(rss);
+    }, 100);
     const before = { ...stub.stats };
     const pre = 3000;
-    let phase: "pre" | "down" | "post" = "pre";
     const r = await openLoop(proc.port, rate, pre + outageSeconds * 1000 + 5000, 1_000_000, (t) => {
       if (phase === "pre" && t >= pre) {
         phase = "down";
@@ -389,14 +401,14 @@ async function outage(rate: number, outageSeconds: number, latencyMs: number): P
     await stub.close();
     await rm(dir, { recursive: true, force: true });
     rows.push(
-      `| ${kind === "ours" ? "**this project**" : "naive (in memory)"} | ${mib(baseline)} | ${mib(Math.max(peak, hwm))} | ${down.ok}/${down.sent} | ${r.ok}/${r.sent} | ${fmt(catchUp, 1)} | ${delivered >= r.ok ? "all" : `${delivered} of ${r.ok}`}${kind === "ours" ? ` (spool left: ${spoolAfter})` : ""} | ${kind === "ours" ? "kept in the spool (fsynced)" : "lost (memory only)"} |`,
+      `| ${kind === "ours" ? "**this project**" : "naive (in memory)"} | ${mib(baseline)} | ${thirds.map(mib).join(" → ")} | ${mib(Math.max(peak, hwm))} | ${down.ok}/${down.sent} | ${r.ok}/${r.sent} | ${fmt(catchUp, 1)} | ${delivered >= r.ok ? "all" : `${delivered} of ${r.ok}`}${kind === "ours" ? ` (spool left: ${spoolAfter})` : ""} | ${kind === "ours" ? "kept in the spool (fsynced)" : "lost (memory only)"} |`,
     );
   }
   return [
     `### 3. Outage: ${rate} webhooks/s; Firehose answers 500 for ${outageSeconds} s (3 s after the start, 5 s of load after)`,
     "",
-    "| producer | RSS before | peak RSS | 2xx / sent during the outage | 2xx / sent in all | catch-up after the load (s) | delivered | acknowledged records on a crash during the outage |",
-    "|---|---:|---:|---:|---:|---:|---:|---|",
+    "| producer | RSS before | RSS at 1/3 → 2/3 → end of the outage | peak RSS | 2xx / sent during the outage | 2xx / sent in all | catch-up after the load (s) | delivered | acknowledged records on a crash during the outage |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ...rows,
     "",
   ];
@@ -411,12 +423,22 @@ export async function run(args: string[]): Promise<void> {
     `## Firehose producer (\`npm run bench -- firehose\`), ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}, load average at start ${loadavg().map((l) => l.toFixed(1)).join(" / ")}`,
     "",
   ];
-  process.stderr.write("billing...\n");
-  out.push(...(await billing(latencyMs)));
-  process.stderr.write("steady load...\n");
-  out.push(...(await steady(rate, seconds, latencyMs)));
-  out.push(...(await sinkOnly(rate, seconds, latencyMs)));
-  if (!args.includes("--skip-outage")) {
+  const onlyIdx = args.indexOf("--only");
+  const only = new Set(onlyIdx >= 0 ? (args[onlyIdx + 1] ?? "").split(",") : ["billing", "steady", "spool", "outage"]);
+  if (args.includes("--skip-outage")) only.delete("outage");
+  if (only.has("billing")) {
+    process.stderr.write("billing...\n");
+    out.push(...(await billing(latencyMs)));
+  }
+  if (only.has("steady")) {
+    process.stderr.write("steady load...\n");
+    out.push(...(await steady(rate, seconds, latencyMs)));
+  }
+  if (only.has("spool")) {
+    process.stderr.write("spool alone...\n");
+    out.push(...(await sinkOnly(rate, seconds, latencyMs)));
+  }
+  if (only.has("outage")) {
     process.stderr.write("outage...\n");
     out.push(...(await outage(rate, outageSeconds, latencyMs)));
   }

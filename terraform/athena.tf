@@ -20,6 +20,8 @@ resource "aws_athena_workgroup" "wootric" {
 }
 
 resource "aws_athena_named_query" "nps_by_week" {
+  count = var.create_named_queries ? 1 : 0
+
   name        = "nps-by-week"
   description = "NPS per ISO week from responses, latest version of each response only"
   workgroup   = aws_athena_workgroup.wootric.id
@@ -43,6 +45,8 @@ resource "aws_athena_named_query" "nps_by_week" {
 }
 
 resource "aws_athena_named_query" "dedup_responses" {
+  count = var.create_named_queries ? 1 : 0
+
   name        = "responses-deduplicated"
   description = "One row per response version (webhook and poll deliveries of the same version share dedup_key)"
   workgroup   = aws_athena_workgroup.wootric.id

@@ -258,6 +258,12 @@ variable "athena_bytes_scanned_cutoff" {
   }
 }
 
+variable "create_named_queries" {
+  type        = bool
+  description = "Save the example queries (NPS by week, deduplicated responses) as Athena named queries in the workgroup."
+  default     = true
+}
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Secrets
 # ---------------------------------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import schedule from "node-schedule";
 import type { Config } from "../config.js";
 import { silentLogger } from "../log.js";
 import type { CheckResult } from "../ops/check.js";
@@ -36,7 +37,16 @@ export async function checkWootric(config: Config): Promise<CheckResult[]> {
     results.push({ name: "wootric token", ok: false, detail: (err as Error).message });
   }
   results.push(await checkStateStore(config));
+  results.push(checkCron(config.poll.cron));
   return results;
+}
+
+function checkCron(cron: string): CheckResult {
+  const job = schedule.scheduleJob({ rule: cron, tz: "Etc/UTC" }, () => {});
+  if (!job) return { name: "poll schedule", ok: false, detail: `POLL_CRON "${cron}" is not a valid cron expression (e.g. "*/15 * * * *")` };
+  const next = job.nextInvocation()?.toISOString();
+  job.cancel();
+  return { name: "poll schedule", ok: true, detail: `POLL_CRON "${cron}" (UTC), next run ${next ?? "?"}` };
 }
 
 async function checkStateStore(config: Config): Promise<CheckResult> {

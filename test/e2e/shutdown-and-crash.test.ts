@@ -40,7 +40,15 @@ describe("serve: shutdown and crash", () => {
       }
     };
     const workers = Array.from({ length: 8 }, worker);
-    while (acknowledged.size < 200) await new Promise((r) => setTimeout(r, 10));
+    const deadline = Date.now() + 20_000;
+    while (acknowledged.size < 200) {
+      if (Date.now() > deadline) {
+        stopSending = true;
+        await cli.stop("SIGKILL");
+        assert.fail(`only ${acknowledged.size} acknowledged in 20 s (${failures} failures):\n${cli.output()}`);
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const code = cli.stop("SIGTERM");
     assert.equal(await code, 0);
     stopSending = true;

@@ -330,7 +330,45 @@ export class FakeWootric {
         conditions.push({ field: param, op, t });
       }
     }
-    const rows = sorted.filter((r) =>
+    // Narrow by binary search when a condition is on the sort field (the common case), then filter the rest.
+    let lo = 0;
+    let hi = sorted.length;
+    if (keyName !== "email") {
+      const asc = order === "asc";
+      const firstIndex = (pred: (r: FakeRecord) => boolean) => {
+        let a = 0;
+        let b = sorted.length;
+        while (a < b) {
+          const m = (a + b) >>> 1;
+          if (pred(sorted[m]!)) b = m;
+          else a = m + 1;
+        }
+        return a;
+      };
+      for (const c of conditions) {
+        if (c.field !== keyName) continue;
+        const v = (r: FakeRecord) => r[keyName] as number;
+        // In ascending order "x >= t" is a suffix; in descending order "x < t" is, and so on.
+        const lower = (ok: (x: number) => boolean) => (lo = Math.max(lo, firstIndex((r) => ok(v(r)))));
+        const upper = (bad: (x: number) => boolean) => (hi = Math.min(hi, firstIndex((r) => bad(v(r)))));
+        if (asc) {
+          if (c.op === "gte" || c.op === "eq") lower((x) => x >= c.t);
+          if (c.op === "gt") lower((x) => x > c.t);
+          if (c.op === "lt") upper((x) => x >= c.t);
+          if (c.op === "lte" || c.op === "eq") upper((x) => x > c.t);
+        } else {
+          if (c.op === "lt") lower((x) => x < c.t);
+          if (c.op === "lte" || c.op === "eq") lower((x) => x <= c.t);
+          if (c.op === "gte" || c.op === "eq") upper((x) => x < c.t);
+          if (c.op === "gt") upper((x) => x <= c.t);
+        }
+      }
+    }
+    if (keyName !== "email" && conditions.every((c) => c.field === keyName)) {
+      const from = lo + (page - 1) * perPage;
+      return send(200, sorted.slice(from, Math.max(from, Math.min(hi, from + perPage))).map((r) => this.render(r)), headers);
+    }
+    const rows = sorted.slice(lo, Math.max(lo, hi)).filter((r) =>
       conditions.every(({ field: f, op, t }) => {
         const x = r[f];
         return op === "eq" ? x === t : op === "lt" ? x < t : op === "lte" ? x <= t : op === "gt" ? x > t : x >= t;

@@ -75,6 +75,7 @@ export interface HarnessOptions {
   settings?: Partial<FirehoseSinkSettings>;
   tuning?: Partial<ShipperTuning>;
   packLimits?: Partial<PackLimits>;
+  spoolSegmentBytes?: number;
   dir?: string;
 }
 
@@ -125,6 +126,7 @@ export async function openHarness(opts: HarnessOptions): Promise<Harness> {
     s3,
     tuning: { backoffBaseMs: 1, backoffCapMs: 20, blockedRetryMs: 30, deadLetterRetryCapMs: 20, ...opts.tuning },
     ...(opts.packLimits ? { packLimits: opts.packLimits } : {}),
+    ...(opts.spoolSegmentBytes ? { spoolSegmentBytes: opts.spoolSegmentBytes } : {}),
   });
   return {
     sink,

@@ -123,7 +123,7 @@ describe("Firehose sink against moto (Firehose → S3)", { skip }, () => {
     assert.deepEqual([...got].sort(), [...want].sort(), "every line arrived exactly, byte for byte");
     assert.ok(bodies.length < 20, `lines were packed into few calls (${bodies.length} objects for ${want.length} lines)`);
 
-    const dl = await readObjects(DL_BUCKET, "dl/oversize/");
+    const dl = await readObjects(DL_BUCKET, "dl/dt=");
     assert.equal(dl.length, 1);
     const dead = JSON.parse(dl[0]!) as { entity: string; data: { raw: string } };
     assert.equal(dead.entity, "dead_letter");

@@ -184,7 +184,7 @@ describe("firehose sink: oversize records and dead letters in S3", () => {
       await h.until(() => h.s3Puts.length === 1 && h.recorded.accepted.length === 3, 10_000, "S3 dead letter + 3 lines");
       const put = h.s3Puts[0]!;
       assert.equal(put.Bucket, "dl-bucket");
-      assert.match(put.Key, /^errors\/oversize\/dt=2026-11-27\/[0-9a-f]{64}\.json$/);
+      assert.match(put.Key, /^errors\/dt=2026-11-27\/[0-9a-f]{64}\.json$/);
       const dl = JSON.parse(put.Body) as { entity: string; data: { raw: string; reason: string; raw_bytes: number } };
       assert.equal(dl.entity, "dead_letter");
       assert.equal(dl.data.raw, lineOf(big));
@@ -215,7 +215,7 @@ describe("firehose sink: oversize records and dead letters in S3", () => {
       const h2 = await openHarness({ dir, deadLetter: { bucket: "dl", prefix: "" }, firehose: (records) => okReply(records.length) });
       await h2.until(() => h2.s3Puts.length === 1, 5000, "dead letter written after restart");
       assert.equal(JSON.parse(h2.s3Puts[0]!.Body).data.raw, lineOf(big));
-      assert.match(h2.s3Puts[0]!.Key, /^oversize\//);
+      assert.match(h2.s3Puts[0]!.Key, /^dt=\d{4}-\d{2}-\d{2}\/[0-9a-f]{64}\.json$/);
       assert.equal(h2.recorded.calls.length, 0, "the line already accepted is not sent again");
       await h2.cleanup();
     } finally {
@@ -342,6 +342,60 @@ describe("firehose sink: lifecycle", () => {
       assert.ok(rejected instanceof SinkUnavailableError);
       assert.match((rejected as Error).message, /spool is full/);
       assert.equal(h.sink.readiness().ready, false);
+    } finally {
+      await h.cleanup();
+    }
+  });
+});
+
+describe("firehose sink: bounded memory", () => {
+  test("while Firehose hangs, the shipper holds at most FIREHOSE_MAX_IN_FLIGHT batches; the rest stays on disk", async () => {
+    let release: (() => void) | undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const h = await openHarness({
+      settings: { maxInFlight: 2, lingerMs: 1 },
+      firehose: async (records) => {
+        await gate;
+        return okReply(records.length);
+      },
+    });
+    try {
+      const envs = Array.from({ length: 12_000 }, (_, i) => envelopeOfSize(i, 1000)); // 12 MB
+      for (let i = 0; i < envs.length; i += 500) await h.sink.write(envs.slice(i, i + 500));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(h.recorded.calls.length, 2, "two calls in flight, no more");
+      const inMemory = h.recorded.calls.reduce((n, c) => n + c.length, 0);
+      assert.ok(inMemory <= 2 * 4096, `lines held by in-flight calls: ${inMemory}`);
+      assert.equal(await h.metric("spool_records"), 12_000);
+      release!();
+      await h.until(() => h.recorded.accepted.length === 12_000, 10_000, "all accepted");
+      assert.deepEqual(sorted(h.recorded.accepted), sorted(envs.map(lineOf)));
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  test("small segments, random partial failures, out-of-order acks: everything delivered, segment files cleaned up", async () => {
+    let seed = 7;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const h = await openHarness({
+      settings: { maxInFlight: 4, lingerMs: 1 },
+      spoolSegmentBytes: 16 * 1024,
+      packLimits: { maxLinesPerRecord: 7 },
+      firehose: (records) => {
+        const res = records.map((_, i) => (rnd() < 0.3 ? { ErrorCode: "ServiceUnavailableException", ErrorMessage: "Slow down." } : { RecordId: `r${i}` }));
+        return { FailedPutCount: res.filter((r) => "ErrorCode" in r).length, RequestResponses: res };
+      },
+    });
+    try {
+      const envs = Array.from({ length: 3000 }, (_, i) => envelope(i, (i * 13) % 400));
+      await Promise.all(Array.from({ length: 30 }, (_, k) => h.sink.write(envs.slice(k * 100, k * 100 + 100))));
+      await h.until(() => h.recorded.accepted.length >= 3000, 15_000, "all accepted");
+      assert.deepEqual(sorted(h.recorded.accepted), sorted(envs.map(lineOf)), "each exactly once");
+      await h.sink.close(1000);
+      const { readdir } = await import("node:fs/promises");
+      const left = (await readdir(h.dir)).filter((n) => n.startsWith("seg-"));
+      assert.deepEqual(left, [], "fully acknowledged segments are deleted");
     } finally {
       await h.cleanup();
     }

@@ -8,6 +8,7 @@ import { SinkUnavailableError } from "../../src/sink/sink.js";
 import { Spool, listSegmentFiles, type SpooledLine } from "../../src/sink/spool/spool.js";
 import { IntervalSet } from "../../src/sink/spool/interval-set.js";
 import { FRAME_HEADER_BYTES, encodeFrame } from "../../src/sink/spool/frame.js";
+import { SPOOL_LOCK_FILE, SpoolInUseError } from "../../src/sink/spool/spool-lock.js";
 
 const logger = silentLogger();
 
@@ -283,6 +284,34 @@ describe("spool", () => {
       assert.equal(spool.stats().records, 4);
       assert.deepEqual(text(await drain(spool)), lines(4).map(String));
       await spool.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("one writer per spool directory: a live holder elsewhere is refused, a silent one is taken over", async () => {
+    const dir = await tempDir();
+    try {
+      const lockPath = join(dir, SPOOL_LOCK_FILE);
+      const holder = () => writeFile(lockPath, JSON.stringify({ host: "other-host", pid: 1, heartbeatAt: Date.now() }));
+      await holder();
+      const beat = setInterval(() => void holder(), 50);
+      try {
+        await assert.rejects(
+          Spool.open({ dir, maxBytes: 1024 * 1024, logger, lock: { heartbeatMs: 50, staleMs: 300 } }),
+          SpoolInUseError,
+        );
+      } finally {
+        clearInterval(beat);
+      }
+      // the other holder stops refreshing (its task died): the lock goes stale and is taken over
+      const t0 = Date.now();
+      const spool = await Spool.open({ dir, maxBytes: 1024 * 1024, logger, lock: { heartbeatMs: 50, staleMs: 300 } });
+      assert.ok(Date.now() - t0 < 2000);
+      const content = JSON.parse(await readFile(lockPath, "utf8")) as { pid: number };
+      assert.equal(content.pid, process.pid);
+      await spool.close();
+      await assert.rejects(readFile(lockPath), /ENOENT/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -12,6 +12,8 @@ import { lockDataDir } from "./dir-lock.js";
 
 export type FileSinkSettings = Extract<Config["sink"], { kind: "file" }>;
 
+const UNREADY_AFTER_ERROR_MS = 10_000;
+
 interface PendingWrite {
   envelopes: readonly Envelope[];
   resolve: () => void;
@@ -34,7 +36,7 @@ export class FileSink implements Sink {
   private chain: Promise<void> = Promise.resolve();
   private draining = false;
   private closed = false;
-  private lastError: string | undefined;
+  private lastError: { message: string; at: number } | undefined;
   private seq = 0;
   private readonly runId = randomBytes(3).toString("hex");
   private readonly timer: NodeJS.Timeout;
@@ -72,7 +74,11 @@ export class FileSink implements Sink {
 
   readiness(): Readiness {
     if (this.closed) return { ready: false, reason: "file sink closed" };
-    if (this.lastError !== undefined) return { ready: false, reason: `file sink: ${this.lastError}` };
+    // Not ready for a while after a failed batch, not until the next success: with no traffic (a load balancer
+    // that stopped sending because of /readyz) there would never be a next success.
+    if (this.lastError !== undefined && Date.now() - this.lastError.at < UNREADY_AFTER_ERROR_MS) {
+      return { ready: false, reason: `file sink: ${this.lastError.message}` };
+    }
     return { ready: true };
   }
 
@@ -114,10 +120,11 @@ export class FileSink implements Sink {
         this.lastError = undefined;
         for (const p of batch) p.resolve();
       } catch (err) {
-        this.lastError = (err as Error).message;
+        const message = (err as Error).message;
+        this.lastError = { message, at: Date.now() };
         this.m.errors.inc();
-        this.logger.error("file sink could not make a batch durable", { error: this.lastError });
-        const e = new SinkUnavailableError(`file sink cannot write: ${this.lastError}`, { cause: err });
+        this.logger.error("file sink could not make a batch durable", { error: message });
+        const e = new SinkUnavailableError(`file sink cannot write: ${message}`, { cause: err });
         for (const p of batch) p.reject(e);
       }
     }

@@ -42,7 +42,8 @@ export interface DeadLetterLocation {
 }
 
 /**
- * Writes records too large for Firehose straight to S3: `<prefix>/oversize/dt=YYYY-MM-DD/<sha256>.json`, the body being
+ * Writes records too large for Firehose straight to S3 under DEAD_LETTER_URL: `<prefix>/dt=YYYY-MM-DD/<sha256>.json`
+ * (dt = the record's received_at date), the body being
  * one `dead_letter` envelope line (raw bytes + reason). The key is derived from the content, so a retried write after an
  * ambiguous failure overwrites the same object instead of duplicating it.
  */
@@ -57,7 +58,7 @@ export class S3DeadLetterWriter {
     const dt = (origin.receivedAt ?? new Date()).toISOString().slice(0, 10);
     const hash = createHash("sha256").update(line).digest("hex");
     const prefix = this.location.prefix ? `${this.location.prefix}/` : "";
-    return `${prefix}oversize/dt=${dt}/${hash}.json`;
+    return `${prefix}dt=${dt}/${hash}.json`;
   }
 
   async write(line: Buffer, reason: string): Promise<string> {

@@ -103,9 +103,4 @@ export class Slots {
     if (next) next();
     else this.used--;
   }
-
-  /** Resolves once every slot is free. */
-  async drained(): Promise<void> {
-    while (this.used > 0) await new Promise((r) => setTimeout(r, 10));
-  }
 }

@@ -145,7 +145,7 @@ export class Shipper {
         await sleep(1000, signal);
         continue;
       }
-      if (!batch) {
+      if (!batch || batch.length === 0) {
         this.slots.release();
         continue;
       }

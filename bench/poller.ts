@@ -1,0 +1,119 @@
+/**
+ * `npm run bench -- poller [--records 20000] [--scale 60] [--limit 100]`
+ *
+ * A backfill of N responses from the fake Wootric API (test/helpers/fake-wootric.ts) under the documented rate
+ * limit (100 requests per minute), through the real client, window scanner and engine, into an in-memory sink.
+ * Reports requests made against the minimum (records / 50, the page size cap) and the time taken against the
+ * rate-limit bound (minimum requests / limit minutes).
+ *
+ * Time scaling: the fake server and the client share a clock running `scale` times faster than the wall (60: one
+ * wall second is one API minute), so the real rate rules, X-Rate-Limit-Reset included, play out in seconds. Only
+ * the waits are compressed: our own processing and loopback latency are stretched by the same factor when
+ * measured in clock time, so the time ratio reported is an upper bound on the real overhead.
+ */
+import { rmSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { loadConfig } from "../src/config.js";
+import { silentLogger } from "../src/log.js";
+import { Metrics } from "../src/ops/metrics.js";
+import { makeClient, runPoller } from "../src/poller/run.js";
+import { selectStreams } from "../src/poller/streams.js";
+import { DirStateStore } from "../src/state/dir-store.js";
+import { scaledClock } from "../src/wootric/clock.js";
+import { FakeWootric } from "../test/helpers/fake-wootric.js";
+import { MemorySink } from "../test/helpers/memory-sink.js";
+
+function arg(args: string[], name: string, def: number): number {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? Number(args[i + 1]) : def;
+}
+
+/** Deterministic PRNG (mulberry32) so every run sees the same dataset. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Scenario {
+  name: string;
+  seed: (fake: FakeWootric, n: number, nowSec: number) => void;
+}
+
+const DAY = 86_400;
+const scenarios: Scenario[] = [
+  {
+    name: "90 days, random times, 5 bursts of 100 in one second",
+    seed: (fake, n, now) => {
+      const r = rng(1);
+      const start = now - 95 * DAY;
+      for (let i = 0; i < n - 500; i += 1) fake.addResponse(start + Math.floor(r() * 90 * DAY));
+      for (let b = 0; b < 5; b += 1) for (let i = 0; i < 100; i += 1) fake.addResponse(start + (b + 1) * 15 * DAY);
+    },
+  },
+  {
+    name: "one busy day (about one response every 4 s, many seconds shared)",
+    seed: (fake, n, now) => {
+      const r = rng(2);
+      const start = now - 3 * DAY;
+      for (let i = 0; i < n; i += 1) fake.addResponse(start + Math.floor(r() * DAY));
+    },
+  },
+];
+
+export async function run(args: string[]): Promise<void> {
+  const records = arg(args, "records", 20_000);
+  const scale = arg(args, "scale", 60);
+  const limit = arg(args, "limit", 100);
+  const lines: string[] = [];
+  const out = (s: string) => {
+    lines.push(s);
+    process.stdout.write(`${s}\n`);
+  };
+  out(`poller backfill benchmark: ${records} responses, rate limit ${limit}/min, clock ×${scale} (1 wall s = ${scale} API s)`);
+  out("");
+  out("| dataset | requests | minimum (records/50) | request ratio | API time (clock) | rate-limit bound | time ratio | 429s | wall s |");
+  out("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+  for (const scenario of scenarios) {
+    const start = Date.UTC(2026, 10, 27, 12, 0, 0);
+    const clock = scaledClock(scale, start);
+    const fake = await new FakeWootric({ clock, rateLimit: { limit, windowSeconds: 60 } }).start();
+    const dir = mkdtempSync(path.join(tmpdir(), "wf-bench-poller-"));
+    try {
+      scenario.seed(fake, records, Math.floor(start / 1000));
+      const config = loadConfig({ ...fake.env(), STATE_URL: dir, DATA_DIR: dir, SYNC_SETTLE_SECONDS: "5", LEASE_TTL_SECONDS: "86400" });
+      const metrics = new Metrics({ defaults: false });
+      const logger = silentLogger();
+      const client = makeClient({ config, logger, metrics, clock });
+      const sink = new MemorySink();
+      const since = new Date(start - 120 * DAY * 1000).toISOString().slice(0, 10);
+      const t0 = clock.now();
+      const w0 = performance.now();
+      const outcome = await runPoller(
+        { config, logger, metrics, sink, store: new DirStateStore(dir), clock, client },
+        selectStreams("responses"),
+        { kind: "backfill", since },
+      );
+      const clockSeconds = (clock.now() - t0) / 1000;
+      const wallSeconds = (performance.now() - w0) / 1000;
+      if (outcome.status !== "ok") throw new Error(`backfill failed: ${JSON.stringify(outcome)}`);
+      const got = sink.ids("response").size;
+      if (got !== records) throw new Error(`expected ${records} records, got ${got}`);
+      const requests = fake.count("/v1/responses");
+      const minimum = Math.ceil(records / 50);
+      const boundSeconds = (minimum / limit) * 60;
+      out(
+        `| ${scenario.name} | ${requests} | ${minimum} | ${(requests / minimum).toFixed(3)} | ${clockSeconds.toFixed(0)} s | ${boundSeconds.toFixed(0)} s | ${(clockSeconds / boundSeconds).toFixed(3)} | ${fake.count("/v1/", 429)} | ${wallSeconds.toFixed(1)} |`,
+      );
+    } finally {
+      await fake.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { after, before, describe, test } from "node:test";
+import { S3StateStore } from "../../src/state/s3-store.js";
+import { scaledClock } from "../../src/wootric/clock.js";
+import { FakeWootric } from "../helpers/fake-wootric.js";
+import { motoMissingReason, startMoto, type Moto } from "../helpers/moto.js";
+import { DAY, makeHarness, T0, T0S } from "../helpers/poller-harness.js";
+import { stateStoreContract } from "../helpers/state-contract.js";
+
+const skip = motoMissingReason();
+
+describe("S3 state store against moto", { skip }, () => {
+  let moto: Moto;
+  let s3: S3Client;
+  let n = 0;
+  before(async () => {
+    moto = await startMoto();
+    s3 = new S3Client({ region: "us-east-1", endpoint: moto.endpoint, forcePathStyle: true, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+  });
+  after(async () => {
+    s3?.destroy();
+    await moto?.stop();
+  });
+
+  const freshStore = async () => {
+    const bucket = `wf-state-${Date.now()}-${(n += 1)}`;
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    return new S3StateStore(s3, bucket, "poller/state");
+  };
+
+  test("moto honours If-None-Match and If-Match on PutObject", async () => {
+    const store = await freshStore();
+    await s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: "x", Body: "1", IfNoneMatch: "*" }));
+    await assert.rejects(s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: "x", Body: "2", IfNoneMatch: "*" })), (e: Error & { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode === 412);
+    await assert.rejects(s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: "x", Body: "2", IfMatch: '"not-the-etag"' })), (e: Error & { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode === 412);
+  });
+
+  describe("contract", () => {
+    stateStoreContract("S3 store (moto)", freshStore);
+  });
+
+  test("a full sync keeps its bookmarks and lease in S3", async () => {
+    const store = await freshStore();
+    const clock = scaledClock(1, T0);
+    const fake = await new FakeWootric({ clock }).start();
+    try {
+      for (let i = 0; i < 300; i += 1) fake.addResponse(T0S - 3 * DAY + i * 300);
+      const h = makeHarness(fake, clock, {}, store);
+      const r = await h.run("responses,segments");
+      assert.equal(r.status, "ok");
+      assert.equal(h.sink.ids("response").size, 300);
+      const bookmark = await store.read("bookmarks/responses.json");
+      assert.ok(bookmark && JSON.parse(bookmark.body).cursor > T0S - 60);
+      assert.ok(await store.read("lease.json"));
+      // A second replica sees the bookmark and has nothing to do.
+      const h2 = makeHarness(fake, clock, {}, store);
+      assert.equal((await h2.run("responses")).status, "ok");
+      assert.equal(h2.sink.written.length, 0);
+      h.cleanup();
+      h2.cleanup();
+    } finally {
+      await fake.stop();
+    }
+  });
+});

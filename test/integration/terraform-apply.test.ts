@@ -1,0 +1,286 @@
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DescribeDeliveryStreamCommand, FirehoseClient } from "@aws-sdk/client-firehose";
+import {
+  DeleteBucketPolicyCommand,
+  GetBucketEncryptionCommand,
+  GetBucketPolicyCommand,
+  GetBucketVersioningCommand,
+  GetObjectCommand,
+  GetPublicAccessBlockCommand,
+  HeadBucketCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import { glueTables } from "../../src/records/glue-columns.js";
+import { startServe } from "../helpers/cli.js";
+import { motoMissingReason, startMoto, type Moto } from "../helpers/moto.js";
+import { findProviderMirror, mirrorCliConfig, runTerraform, terraformMissingReason } from "../helpers/terraform.js";
+import { postWebhook, responseWebhook } from "../helpers/webhook.js";
+
+/**
+ * `terraform apply` of terraform/ against moto, the built service writing through the created stream into the created
+ * bucket, then `terraform destroy`. Switched off for moto (see the -var list): the compute layer (ECS/ALB/ECR),
+ * lifecycle rules (moto omits the x-amz-transition-default-minimum-object-size header the provider waits for), Athena
+ * named queries (moto never deletes them). tfcheck and
+ * terraform-security.test.ts cover those statically.
+ */
+
+const TERRAFORM_DIR = fileURLToPath(new URL("../../terraform/", import.meta.url));
+const skip = terraformMissingReason() ?? motoMissingReason();
+const SECRET = "apply-test-secret";
+const TF_TIMEOUT_MS = 150_000;
+
+const MOTO_SERVICES = [
+  "athena",
+  "cloudwatch",
+  "cloudwatchlogs",
+  "ec2",
+  "ecr",
+  "ecs",
+  "elbv2",
+  "firehose",
+  "glue",
+  "iam",
+  "kms",
+  "s3",
+  "secretsmanager",
+  "sns",
+  "sts",
+];
+
+const VARS = [
+  "aws_region=us-east-1",
+  "name_prefix=wf-apply-test",
+  "create_service=false",
+  "manage_lifecycle_rules=false",
+  "create_named_queries=false",
+  "force_destroy=true",
+  "secret_recovery_window_days=0",
+  `wootric_webhook_secret=${SECRET}`,
+].flatMap((v) => ["-var", v]);
+
+function providerOverride(endpoint: string): string {
+  const endpoints = MOTO_SERVICES.map((s) => `    ${s.padEnd(14)} = "${endpoint}"`).join("\n");
+  return `provider "aws" {
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  s3_use_path_style           = true
+
+  endpoints {
+${endpoints}
+  }
+}
+`;
+}
+
+describe("terraform apply against moto: webhook → Firehose stream → S3 bucket", { skip, timeout: 300_000 }, () => {
+  let moto: Moto;
+  let work: string;
+  let tfDir: string;
+  let tfEnv: Record<string, string>;
+  let s3: S3Client;
+  let firehose: FirehoseClient;
+  let outputs: Record<string, { value: unknown }> = {};
+  let applied = false;
+  const timings: string[] = [];
+
+  before(async () => {
+    moto = await startMoto();
+    work = await mkdtemp(join(tmpdir(), "wf-tf-apply-"));
+    tfDir = join(work, "terraform");
+    await mkdir(tfDir);
+    // Only the module's own files: never a .terraform dir or state from the repo, and nothing written back into it.
+    for (const name of await readdir(TERRAFORM_DIR)) {
+      if (name.endsWith(".tf") || name === "glue-columns.json") await cp(join(TERRAFORM_DIR, name), join(tfDir, name));
+    }
+    await writeFile(join(tfDir, "moto_override.tf"), providerOverride(moto.endpoint));
+    await writeFile(join(work, "cli.tfrc"), mirrorCliConfig(findProviderMirror()!));
+    tfEnv = { TF_CLI_CONFIG_FILE: join(work, "cli.tfrc"), AWS_EC2_METADATA_DISABLED: "true" };
+    const common = {
+      region: "us-east-1",
+      endpoint: moto.endpoint,
+      credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+    };
+    s3 = new S3Client({
+      ...common,
+      forcePathStyle: true,
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    });
+    firehose = new FirehoseClient(common);
+  });
+
+  after(async () => {
+    if (applied) {
+      // Best effort when a test failed before the destroy test ran.
+      await runTerraform(["destroy", "-auto-approve", "-refresh=false", "-no-color", ...VARS], tfDir, tfEnv, TF_TIMEOUT_MS);
+    }
+    s3?.destroy();
+    firehose?.destroy();
+    await moto?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+    if (timings.length) console.log(`terraform timings: ${timings.join(", ")}`);
+  });
+
+  test("terraform init + apply create the pipeline", async () => {
+    const init = await runTerraform(["init", "-input=false", "-no-color"], tfDir, tfEnv, TF_TIMEOUT_MS);
+    timings.push(`init ${init.ms} ms`);
+    assert.equal(init.code, 0, `terraform init failed:\n${init.stdout}\n${init.stderr}`);
+
+    const apply = await runTerraform(
+      ["apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=20", ...VARS],
+      tfDir,
+      tfEnv,
+      TF_TIMEOUT_MS,
+    );
+    applied = true;
+    timings.push(`apply ${apply.ms} ms`);
+    assert.equal(apply.code, 0, `terraform apply failed:\n${apply.stdout.slice(-4000)}\n${apply.stderr}`);
+
+    const out = await runTerraform(["output", "-json"], tfDir, tfEnv, 30_000);
+    assert.equal(out.code, 0, out.stderr);
+    outputs = JSON.parse(out.stdout) as typeof outputs;
+    assert.equal(outputs.firehose_stream_name?.value, "wf-apply-test");
+    assert.equal(outputs.bucket_name?.value, "wf-apply-test-123456789012-us-east-1");
+    assert.equal(outputs.webhook_url?.value ?? null, null, "no compute, no URL (terraform omits null outputs)");
+  });
+
+  test("the bucket is private, encrypted, versioned and TLS-only; the stream partitions by entity and date", async (t) => {
+    if (!applied) return t.skip("apply did not run");
+    const Bucket = outputs.bucket_name!.value as string;
+
+    const pab = await s3.send(new GetPublicAccessBlockCommand({ Bucket }));
+    assert.deepEqual(pab.PublicAccessBlockConfiguration, {
+      BlockPublicAcls: true,
+      IgnorePublicAcls: true,
+      BlockPublicPolicy: true,
+      RestrictPublicBuckets: true,
+    });
+    const enc = await s3.send(new GetBucketEncryptionCommand({ Bucket }));
+    assert.equal(enc.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm, "AES256");
+    const ver = await s3.send(new GetBucketVersioningCommand({ Bucket }));
+    assert.equal(ver.Status, "Enabled");
+    const policy = JSON.parse((await s3.send(new GetBucketPolicyCommand({ Bucket }))).Policy!) as {
+      Statement: { Effect: string; Condition?: { Bool?: Record<string, string> } }[];
+    };
+    assert.ok(policy.Statement.some((s) => s.Effect === "Deny" && s.Condition?.Bool?.["aws:SecureTransport"] === "false"));
+
+    const desc = await firehose.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: outputs.firehose_stream_name!.value as string }));
+    const dest = desc.DeliveryStreamDescription?.Destinations?.[0]?.ExtendedS3DestinationDescription;
+    assert.equal(dest?.Prefix, "wootric/entity=!{partitionKeyFromQuery:entity}/dt=!{partitionKeyFromQuery:dt}/");
+    assert.match(dest?.ErrorOutputPrefix ?? "", /!\{firehose:error-output-type\}/);
+    assert.equal(dest?.CompressionFormat, "GZIP");
+    assert.equal(dest?.DynamicPartitioningConfiguration?.Enabled, true);
+    const processors = dest?.ProcessingConfiguration?.Processors?.map((p) => p.Type);
+    assert.deepEqual(processors, ["RecordDeAggregation", "MetadataExtraction", "AppendDelimiterToRecord"]);
+
+    // The Glue tables were created with the columns generated from the record schemas.
+    const show = await runTerraform(["show", "-json", "-no-color"], tfDir, tfEnv, 60_000);
+    assert.equal(show.code, 0, show.stderr);
+    const state = JSON.parse(show.stdout) as {
+      values: { root_module: { resources: { type: string; index?: string; values: Record<string, unknown> }[] } };
+    };
+    const tables = state.values.root_module.resources.filter((r) => r.type === "aws_glue_catalog_table");
+    const expected = glueTables();
+    assert.deepEqual(tables.map((r) => r.index).sort(), Object.keys(expected).sort());
+    for (const table of tables) {
+      const sd = (table.values.storage_descriptor as { columns: { name: string; type: string }[] }[])[0]!;
+      assert.deepEqual(
+        sd.columns.map((c) => `${c.name}:${c.type}`),
+        expected[table.index!]!.columns.map((c) => `${c.name}:${c.type}`),
+        `columns of ${table.index}`,
+      );
+    }
+  });
+
+  /**
+   * moto enforces a bucket policy's Deny on object reads but ignores its conditions, so the TLS-only statement denies
+   * every read. The first read proves the deny is in force; then the policy is removed so the test can read.
+   */
+  let policyRemoved = false;
+  async function readObject(Bucket: string, Key: string): Promise<string> {
+    if (!policyRemoved) {
+      await assert.rejects(s3.send(new GetObjectCommand({ Bucket, Key })), (e: { $metadata?: { httpStatusCode?: number } }) => {
+        assert.equal(e.$metadata?.httpStatusCode, 403, "the TLS-only bucket policy denies the plain-HTTP read");
+        return true;
+      });
+      await s3.send(new DeleteBucketPolicyCommand({ Bucket }));
+      policyRemoved = true;
+    }
+    return (await s3.send(new GetObjectCommand({ Bucket, Key }))).Body!.transformToString();
+  }
+
+  test("a signed webhook posted to the built service lands in the created bucket", async (t) => {
+    if (!applied) return t.skip("apply did not run");
+    const Bucket = outputs.bucket_name!.value as string;
+    const appEnv = outputs.app_environment!.value as Record<string, string>;
+    const cli = await startServe({
+      ...moto.env,
+      FIREHOSE_STREAM_NAME: outputs.firehose_stream_name!.value as string,
+      STATE_URL: appEnv.STATE_URL!,
+      DEAD_LETTER_URL: appEnv.DEAD_LETTER_URL!,
+      WOOTRIC_WEBHOOK_SECRET: SECRET,
+      DATA_DIR: join(work, "data"),
+      SPOOL_DIR: join(work, "spool"),
+      FIREHOSE_LINGER_MS: "20",
+    });
+    try {
+      const id = 424242;
+      const res = await postWebhook(cli.baseUrl, responseWebhook(id), { secret: SECRET });
+      assert.equal(res.status, 200, res.body);
+
+      // moto writes one object per PutRecordBatch, synchronously, leaving the prefix expressions unevaluated.
+      const deadline = Date.now() + 20_000;
+      let found: Record<string, unknown> | undefined;
+      let key = "";
+      while (!found && Date.now() < deadline) {
+        const list = await s3.send(new ListObjectsV2Command({ Bucket, Prefix: "wootric/" }));
+        for (const o of list.Contents ?? []) {
+          const body = await readObject(Bucket, o.Key!);
+          for (const line of body.split("\n").filter((l) => l.trim() !== "")) {
+            const env = JSON.parse(line) as Record<string, unknown>;
+            if (env.entity === "response" && env.id === id) {
+              found = env;
+              key = o.Key!;
+            }
+          }
+        }
+        if (!found) await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.ok(found, `record ${id} did not appear under s3://${Bucket}/wootric/ within 20 s:\n${cli.output().slice(-3000)}`);
+      assert.ok(key.startsWith("wootric/entity=!{partitionKeyFromQuery:entity}/"), key);
+      assert.equal(found.source, "webhook");
+      assert.equal(found.event_name, "created");
+      assert.equal((found.data as Record<string, unknown>).score, id % 11);
+      assert.match(found.dedup_key as string, /^response:424242:\d+$/);
+    } finally {
+      assert.equal(await cli.stop("SIGTERM"), 0, cli.output().slice(-3000));
+    }
+  });
+
+  test("terraform destroy removes everything", async (t) => {
+    if (!applied) return t.skip("apply did not run");
+    const Bucket = outputs.bucket_name!.value as string;
+    const destroy = await runTerraform(
+      ["destroy", "-auto-approve", "-refresh=false", "-input=false", "-no-color", "-parallelism=20", ...VARS],
+      tfDir,
+      tfEnv,
+      TF_TIMEOUT_MS,
+    );
+    timings.push(`destroy ${destroy.ms} ms`);
+    assert.equal(destroy.code, 0, `terraform destroy failed:\n${destroy.stdout.slice(-4000)}\n${destroy.stderr}`);
+    applied = false;
+    await assert.rejects(s3.send(new HeadBucketCommand({ Bucket })), "the bucket is gone");
+    await assert.rejects(
+      firehose.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: outputs.firehose_stream_name!.value as string })),
+      "the stream is gone",
+    );
+  });
+});
