@@ -1,6 +1,6 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { appendFile, mkdtemp, readdir, rm, stat, truncate, writeFile, readFile } from "node:fs/promises";
+import { appendFile, mkdtemp, readdir, rename, rm, stat, truncate, writeFile, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "../../src/log.js";
@@ -105,10 +105,11 @@ describe("spool", () => {
       const inFirst = read.filter((l) => l.segment === firstSeg);
       // all but one record of the first segment acknowledged: it must stay
       spool.ack(inFirst.slice(0, -1));
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 150));
       assert.ok((await listSegmentFiles(dir)).includes(files[0]!), "segment deleted while a record in it was unacknowledged");
       spool.ack(inFirst.slice(-1));
-      await new Promise((r) => setTimeout(r, 50));
+      const deadline = Date.now() + 5000;
+      while ((await listSegmentFiles(dir)).includes(files[0]!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       assert.ok(!(await listSegmentFiles(dir)).includes(files[0]!), "fully acknowledged segment was not deleted");
       // acknowledge everything: only the active segment may remain, and its records count is zero
       spool.ack(read);
@@ -211,7 +212,8 @@ describe("spool", () => {
       // forced appends (dead letters replacing a record) bypass the bound
       await spool.append([Buffer.from('{"dl":1}\n')], { force: true });
       spool.ack(await drain(spool));
-      await new Promise((r) => setTimeout(r, 50));
+      const until = Date.now() + 5000;
+      while (spool.diskBytes() + big.length + 16 > 1024 * 1024 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
       await spool.append([big]);
       await spool.close();
       await assert.rejects(spool.append([big]), SinkUnavailableError);
@@ -293,12 +295,15 @@ describe("spool", () => {
     const dir = await tempDir();
     try {
       const lockPath = join(dir, SPOOL_LOCK_FILE);
-      const holder = () => writeFile(lockPath, JSON.stringify({ host: "other-host", pid: 1, heartbeatAt: Date.now() }));
+      const holder = async () => {
+        await writeFile(`${lockPath}.t`, JSON.stringify({ host: "other-host", pid: 1, heartbeatAt: Date.now() }));
+        await rename(`${lockPath}.t`, lockPath);
+      };
       await holder();
       const beat = setInterval(() => void holder(), 50);
       try {
         await assert.rejects(
-          Spool.open({ dir, maxBytes: 1024 * 1024, logger, lock: { heartbeatMs: 50, staleMs: 300 } }),
+          Spool.open({ dir, maxBytes: 1024 * 1024, logger, lock: { heartbeatMs: 100, staleMs: 2000 } }),
           SpoolInUseError,
         );
       } finally {
@@ -306,8 +311,8 @@ describe("spool", () => {
       }
       // the other holder stops refreshing (its task died): the lock goes stale and is taken over
       const t0 = Date.now();
-      const spool = await Spool.open({ dir, maxBytes: 1024 * 1024, logger, lock: { heartbeatMs: 50, staleMs: 300 } });
-      assert.ok(Date.now() - t0 < 2000);
+      const spool = await Spool.open({ dir, maxBytes: 1024 * 1024, logger, lock: { heartbeatMs: 100, staleMs: 2000 } });
+      assert.ok(Date.now() - t0 < 10_000);
       const content = JSON.parse(await readFile(lockPath, "utf8")) as { pid: number };
       assert.equal(content.pid, process.pid);
       await spool.close();

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, rename, rm, writeFile } from "node:fs/promises";
 
 export const SPOOL_LOCK_FILE = ".spool.lock";
 
@@ -62,7 +62,12 @@ export async function lockSpoolDir(dir: string, opts: SpoolLockOptions = {}): Pr
     if (Date.now() > deadline) throw new SpoolInUseError(dir, holder!);
     await new Promise((r) => setTimeout(r, Math.min(1000, heartbeatMs)));
   }
-  const write = () => writeFile(path, JSON.stringify({ ...me, heartbeatAt: Date.now() }));
+  // write + rename: a reader never sees a half-written lock (which would look free)
+  const tmp = `${path}.${me.host}.${me.pid}.tmp`;
+  const write = async () => {
+    await writeFile(tmp, JSON.stringify({ ...me, heartbeatAt: Date.now() }));
+    await rename(tmp, path);
+  };
   await write();
   const timer = setInterval(() => void write().catch(() => undefined), heartbeatMs);
   timer.unref();

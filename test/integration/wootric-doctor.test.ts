@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { loadConfig } from "../../src/config.js";
+import { checkWootric } from "../../src/wootric/doctor-check.js";
+import { FakeWootric } from "../helpers/fake-wootric.js";
+
+let fake: FakeWootric;
+const dir = mkdtempSync(path.join(tmpdir(), "wf-doctor-"));
+before(async () => {
+  fake = await new FakeWootric().start();
+});
+after(async () => {
+  await fake.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("doctor: token grant, one cheap read, state store write/read/delete, cron", async () => {
+  const results = await checkWootric(loadConfig({ ...fake.env(), DATA_DIR: dir }));
+  assert.deepEqual(results.map((r) => [r.name, r.ok]), [
+    ["wootric token", true],
+    ["wootric api", true],
+    ["state store", true],
+    ["poll schedule", true],
+  ]);
+});
+
+test("doctor: wrong credentials and an unwritable state store are reported clearly", async () => {
+  const results = await checkWootric(
+    loadConfig({ ...fake.env(), WOOTRIC_CLIENT_SECRET: "nope", DATA_DIR: dir, STATE_URL: "/proc/definitely-not-writable", POLL_CRON: "whenever" }),
+  );
+  const byName = Object.fromEntries(results.map((r) => [r.name, r]));
+  assert.equal(byName["wootric token"]?.ok, false);
+  assert.match(byName["wootric token"]!.detail, /WOOTRIC_CLIENT_ID/);
+  assert.ok(!byName["wootric token"]!.detail.includes("nope"), "secret not echoed");
+  assert.equal(byName["state store"]?.ok, false);
+  assert.equal(byName["poll schedule"]?.ok, false);
+});
+
+test("doctor: skipped without credentials", async () => {
+  const results = await checkWootric(loadConfig({ DATA_DIR: dir }));
+  assert.equal(results.length, 1);
+  assert.equal(results[0]!.skipped, true);
+});
