@@ -203,6 +203,8 @@ interface OpenLoopResult {
   latenciesMs: number[];
   /** 2xx / sent by the phase the request was sent in (outage bench). */
   byPhase: Record<string, { ok: number; sent: number }>;
+  /** Non-2xx answers by status code (or network error code). */
+  failures: Record<string, number>;
 }
 
 /** Open-loop load: requests start on schedule (`rate` per second) whatever the previous ones are doing. */
@@ -215,7 +217,7 @@ async function openLoop(
   phase: () => string = () => "all",
 ): Promise<OpenLoopResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
-  const res: OpenLoopResult = { sent: 0, ok: 0, failed: 0, latenciesMs: [], byPhase: {} };
+  const res: OpenLoopResult = { sent: 0, ok: 0, failed: 0, latenciesMs: [], byPhase: {}, failures: {} };
   const inflight = new Set<Promise<void>>();
   const start = performance.now();
   let id = firstId;
@@ -236,13 +238,17 @@ async function openLoop(
               res.ok++;
               ph.ok++;
               res.latenciesMs.push(ms);
-            } else res.failed++;
+            } else {
+              res.failed++;
+              res.failures[String(resp.statusCode)] = (res.failures[String(resp.statusCode)] ?? 0) + 1;
+            }
             resolve();
           });
         },
       );
-      r.on("error", () => {
+      r.on("error", (err: NodeJS.ErrnoException) => {
         res.failed++;
+        res.failures[err.code ?? "error"] = (res.failures[err.code ?? "error"] ?? 0) + 1;
         resolve();
       });
       r.end(body);
@@ -401,7 +407,7 @@ async function outage(rate: number, outageSeconds: number, latencyMs: number): P
     await stub.close();
     await rm(dir, { recursive: true, force: true });
     rows.push(
-      `| ${kind === "ours" ? "**this project**" : "naive (in memory)"} | ${mib(baseline)} | ${thirds.map(mib).join(" → ")} | ${mib(Math.max(peak, hwm))} | ${down.ok}/${down.sent} | ${r.ok}/${r.sent} | ${fmt(catchUp, 1)} | ${delivered >= r.ok ? "all" : `${delivered} of ${r.ok}`}${kind === "ours" ? ` (spool left: ${spoolAfter})` : ""} | ${kind === "ours" ? "kept in the spool (fsynced)" : "lost (memory only)"} |`,
+      `| ${kind === "ours" ? "**this project**" : "naive (in memory)"} | ${mib(baseline)} | ${thirds.map(mib).join(" → ")} | ${mib(Math.max(peak, hwm))} | ${down.ok}/${down.sent}${r.failed ? ` (failures: ${Object.entries(r.failures).map(([k, v]) => `${k}×${v}`).join(", ")})` : ""} | ${r.ok}/${r.sent} | ${fmt(catchUp, 1)} | ${delivered >= r.ok ? "all" : `${delivered} of ${r.ok}`}${kind === "ours" ? ` (spool left: ${spoolAfter})` : ""} | ${kind === "ours" ? "kept in the spool (fsynced)" : "lost (memory only)"} |`,
     );
   }
   return [

@@ -38,6 +38,8 @@ export class ConsoleProgress implements ProgressSink {
   private from = 0;
   private to = 0;
   private cursor = 0;
+  /** Where the data actually starts: a first sync's window opens in 2013, the first page shows the real start. */
+  private rebased = false;
   private streamStartedAt = 0;
   private records = 0;
   private totalRecords = 0;
@@ -59,6 +61,7 @@ export class ConsoleProgress implements ProgressSink {
     this.from = fromSec;
     this.to = toSec;
     this.cursor = fromSec;
+    this.rebased = false;
     this.records = 0;
     this.streamStartedAt = this.clock.now();
     if (!this.tty) {
@@ -73,6 +76,11 @@ export class ConsoleProgress implements ProgressSink {
 
   streamProgress(stream: string, records: number, cursorSec: number): void {
     this.stream = stream;
+    if (!this.rebased && records > 0) {
+      this.rebased = true;
+      this.from = Math.min(Math.max(this.from, cursorSec - 1), this.to - 1);
+      this.streamStartedAt = this.clock.now();
+    }
     this.records = records;
     this.cursor = Math.max(this.cursor, cursorSec);
     this.draw(false);

@@ -85,10 +85,11 @@ export class WootricClient {
       }
       const token = await this.getToken(signal);
       let res: Response;
+      let text: string;
       try {
-        res = await fetch(url, {
-          headers: { Authorization: `Bearer ${token.value}`, Accept: "application/json" },
-          signal: this.requestSignal(signal),
+        [res, text] = await this.withRequestSignal(signal, async (s) => {
+          const r = await fetch(url, { headers: { Authorization: `Bearer ${token.value}`, Accept: "application/json" }, signal: s });
+          return [r, await r.text()] as const;
         });
       } catch (err) {
         signal?.throwIfAborted();
@@ -101,7 +102,6 @@ export class WootricClient {
       }
       this.count(path, res.status);
       this.pacer.observe(res.headers);
-      const text = await res.text().catch(() => "");
       if (res.ok) {
         try {
           return text === "" ? null : (JSON.parse(text) as unknown);
@@ -165,12 +165,16 @@ export class WootricClient {
     for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
       signal?.throwIfAborted();
       let res: Response;
+      let text: string;
       try {
-        res = await fetch(this.opts.baseUrl + endpoint, {
-          method: "POST",
-          headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
-          body,
-          signal: this.requestSignal(signal),
+        [res, text] = await this.withRequestSignal(signal, async (s) => {
+          const r = await fetch(this.opts.baseUrl + endpoint, {
+            method: "POST",
+            headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
+            body,
+            signal: s,
+          });
+          return [r, await r.text()] as const;
         });
       } catch (err) {
         signal?.throwIfAborted();
@@ -180,7 +184,6 @@ export class WootricClient {
         continue;
       }
       this.count(endpoint, res.status);
-      const text = await res.text().catch(() => "");
       if (res.ok) {
         let parsed: { access_token?: unknown; expires_in?: unknown };
         try {
@@ -213,9 +216,23 @@ export class WootricClient {
     throw new WootricUnavailableError(`could not obtain a Wootric token after ${maxAttempts} attempts: ${(lastError as Error)?.message ?? lastError}`, { cause: lastError });
   }
 
-  private requestSignal(signal?: AbortSignal): AbortSignal {
-    const timeout = AbortSignal.timeout(this.opts.requestTimeoutMs ?? 60_000);
-    return signal ? AbortSignal.any([signal, timeout]) : timeout;
+  /**
+   * A per-request signal: aborted by the caller's signal or after the request timeout, and detached from both once
+   * the request is done (AbortSignal.any would keep one dependant per request on a long-lived caller signal).
+   */
+  private async withRequestSignal<T>(signal: AbortSignal | undefined, fn: (s: AbortSignal) => Promise<T>): Promise<T> {
+    const ctrl = new AbortController();
+    const timeoutMs = this.opts.requestTimeoutMs ?? 60_000;
+    const timer = setTimeout(() => ctrl.abort(new Error(`request timed out after ${timeoutMs} ms`)), timeoutMs);
+    const onAbort = () => ctrl.abort(signal?.reason);
+    if (signal?.aborted) ctrl.abort(signal.reason);
+    else signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await fn(ctrl.signal);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    }
   }
 
   private count(endpoint: string, status: number | "network"): void {

@@ -85,3 +85,64 @@ export function runTerraform(args: string[], cwd: string, env: Record<string, st
     });
   });
 }
+
+const MOTO_SERVICES = [
+  "appautoscaling",
+  "athena",
+  "cloudwatch",
+  "cloudwatchlogs",
+  "ec2",
+  "ecr",
+  "ecs",
+  "efs",
+  "elbv2",
+  "firehose",
+  "glue",
+  "iam",
+  "kms",
+  "s3",
+  "secretsmanager",
+  "sns",
+  "sts",
+];
+
+/**
+ * An override file pointing the aws provider at moto with dummy credentials. Every service the configuration uses is
+ * listed, so a plan or apply never reaches a real AWS endpoint.
+ */
+export function motoProviderOverride(endpoint: string): string {
+  const endpoints = MOTO_SERVICES.map((s) => `    ${s.padEnd(14)} = "${endpoint}"`).join("\n");
+  return `provider "aws" {
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  s3_use_path_style           = true
+
+  endpoints {
+${endpoints}
+  }
+}
+`;
+}
+
+/**
+ * Copies the module's own files (not .terraform, state or lock files) from terraform/ into `work`/terraform, adds the
+ * moto override and a CLI config for the local provider mirror. Returns the directory and the env for runTerraform.
+ */
+export async function prepareTerraformCopy(
+  terraformDir: string,
+  work: string,
+  motoEndpoint: string,
+): Promise<{ dir: string; env: Record<string, string> }> {
+  const { cp, mkdir, readdir, writeFile } = await import("node:fs/promises");
+  const dir = join(work, "terraform");
+  await mkdir(dir);
+  for (const name of await readdir(terraformDir)) {
+    if (name.endsWith(".tf") || name === "glue-columns.json") await cp(join(terraformDir, name), join(dir, name));
+  }
+  await cp(join(terraformDir, "examples"), join(dir, "examples"), { recursive: true });
+  await writeFile(join(dir, "moto_override.tf"), motoProviderOverride(motoEndpoint));
+  await writeFile(join(work, "cli.tfrc"), mirrorCliConfig(findProviderMirror()!));
+  return { dir, env: { TF_CLI_CONFIG_FILE: join(work, "cli.tfrc"), AWS_EC2_METADATA_DISABLED: "true" } };
+}

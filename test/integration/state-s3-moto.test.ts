@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { after, before, describe, test } from "node:test";
+import { loadConfig } from "../../src/config.js";
 import { S3StateStore } from "../../src/state/s3-store.js";
+import { checkWootric } from "../../src/wootric/doctor-check.js";
 import { scaledClock } from "../../src/wootric/clock.js";
 import { FakeWootric } from "../helpers/fake-wootric.js";
 import { motoMissingReason, startMoto, type Moto } from "../helpers/moto.js";
@@ -38,6 +40,24 @@ describe("S3 state store against moto", { skip }, () => {
 
   describe("contract", () => {
     stateStoreContract("S3 store (moto)", freshStore);
+  });
+
+  test("doctor checks an s3:// STATE_URL through the standard AWS environment", async () => {
+    const store = await freshStore();
+    const fake = await new FakeWootric().start();
+    const saved = { ...process.env };
+    try {
+      Object.assign(process.env, moto.env);
+      const results = await checkWootric(loadConfig({ ...fake.env(), STATE_URL: `s3://${store.bucket}/state` }));
+      const state = results.find((r) => r.name === "state store");
+      assert.equal(state?.ok, true, state?.detail);
+      assert.match(state!.detail, /^s3:\/\//);
+      const missing = await checkWootric(loadConfig({ ...fake.env(), STATE_URL: "s3://no-such-bucket-wf/state" }));
+      assert.equal(missing.find((r) => r.name === "state store")?.ok, false);
+    } finally {
+      process.env = saved;
+      await fake.stop();
+    }
   });
 
   test("a full sync keeps its bookmarks and lease in S3", async () => {

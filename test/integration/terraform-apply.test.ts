@@ -1,6 +1,6 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,39 +19,21 @@ import {
 import { glueTables } from "../../src/records/glue-columns.js";
 import { startServe } from "../helpers/cli.js";
 import { motoMissingReason, startMoto, type Moto } from "../helpers/moto.js";
-import { findProviderMirror, mirrorCliConfig, runTerraform, terraformMissingReason } from "../helpers/terraform.js";
+import { prepareTerraformCopy, runTerraform, terraformMissingReason } from "../helpers/terraform.js";
 import { postWebhook, responseWebhook } from "../helpers/webhook.js";
 
 /**
  * `terraform apply` of terraform/ against moto, the built service writing through the created stream into the created
  * bucket, then `terraform destroy`. Switched off for moto (see the -var list): the compute layer (ECS/ALB/ECR),
- * lifecycle rules (moto omits the x-amz-transition-default-minimum-object-size header the provider waits for), Athena
- * named queries (moto never deletes them). tfcheck and
- * terraform-security.test.ts cover those statically.
+ * lifecycle rules (moto omits the x-amz-transition-default-minimum-object-size header the provider waits for) and
+ * Athena named queries (moto never deletes them). terraform-plan.test.ts plans the full configuration;
+ * terraform-security.test.ts and tfcheck check it statically.
  */
 
 const TERRAFORM_DIR = fileURLToPath(new URL("../../terraform/", import.meta.url));
 const skip = terraformMissingReason() ?? motoMissingReason();
 const SECRET = "apply-test-secret";
 const TF_TIMEOUT_MS = 150_000;
-
-const MOTO_SERVICES = [
-  "athena",
-  "cloudwatch",
-  "cloudwatchlogs",
-  "ec2",
-  "ecr",
-  "ecs",
-  "elbv2",
-  "firehose",
-  "glue",
-  "iam",
-  "kms",
-  "s3",
-  "secretsmanager",
-  "sns",
-  "sts",
-];
 
 const VARS = [
   "aws_region=us-east-1",
@@ -63,22 +45,6 @@ const VARS = [
   "secret_recovery_window_days=0",
   `wootric_webhook_secret=${SECRET}`,
 ].flatMap((v) => ["-var", v]);
-
-function providerOverride(endpoint: string): string {
-  const endpoints = MOTO_SERVICES.map((s) => `    ${s.padEnd(14)} = "${endpoint}"`).join("\n");
-  return `provider "aws" {
-  access_key                  = "testing"
-  secret_key                  = "testing"
-  skip_credentials_validation = true
-  skip_metadata_api_check     = true
-  s3_use_path_style           = true
-
-  endpoints {
-${endpoints}
-  }
-}
-`;
-}
 
 describe("terraform apply against moto: webhook → Firehose stream → S3 bucket", { skip, timeout: 300_000 }, () => {
   let moto: Moto;
@@ -94,15 +60,8 @@ describe("terraform apply against moto: webhook → Firehose stream → S3 bucke
   before(async () => {
     moto = await startMoto();
     work = await mkdtemp(join(tmpdir(), "wf-tf-apply-"));
-    tfDir = join(work, "terraform");
-    await mkdir(tfDir);
-    // Only the module's own files: never a .terraform dir or state from the repo, and nothing written back into it.
-    for (const name of await readdir(TERRAFORM_DIR)) {
-      if (name.endsWith(".tf") || name === "glue-columns.json") await cp(join(TERRAFORM_DIR, name), join(tfDir, name));
-    }
-    await writeFile(join(tfDir, "moto_override.tf"), providerOverride(moto.endpoint));
-    await writeFile(join(work, "cli.tfrc"), mirrorCliConfig(findProviderMirror()!));
-    tfEnv = { TF_CLI_CONFIG_FILE: join(work, "cli.tfrc"), AWS_EC2_METADATA_DISABLED: "true" };
+    // A copy of the module's own files: never a .terraform dir or state in the repo.
+    ({ dir: tfDir, env: tfEnv } = await prepareTerraformCopy(TERRAFORM_DIR, work, moto.endpoint));
     const common = {
       region: "us-east-1",
       endpoint: moto.endpoint,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -28,8 +28,11 @@ test("doctor: token grant, one cheap read, state store write/read/delete, cron",
 });
 
 test("doctor: wrong credentials and an unwritable state store are reported clearly", async () => {
+  // A state "directory" below a regular file cannot be created (ENOTDIR).
+  const file = path.join(dir, "a-file");
+  writeFileSync(file, "x");
   const results = await checkWootric(
-    loadConfig({ ...fake.env(), WOOTRIC_CLIENT_SECRET: "nope", DATA_DIR: dir, STATE_URL: "/proc/definitely-not-writable", POLL_CRON: "whenever" }),
+    loadConfig({ ...fake.env(), WOOTRIC_CLIENT_SECRET: "nope", DATA_DIR: dir, STATE_URL: path.join(file, "state"), POLL_CRON: "whenever" }),
   );
   const byName = Object.fromEntries(results.map((r) => [r.name, r]));
   assert.equal(byName["wootric token"]?.ok, false);

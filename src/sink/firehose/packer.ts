@@ -9,10 +9,21 @@ export interface PackableLine {
 export interface PackedRecord<L extends PackableLine = PackableLine> {
   lines: L[];
   bytes: number;
+  /** The record's bytes, built once; its lines' payloads then become views into it (no second copy in memory). */
+  data?: Buffer;
 }
 
 export function recordData(record: PackedRecord): Buffer {
-  return record.lines.length === 1 ? record.lines[0]!.payload : Buffer.concat(record.lines.map((l) => l.payload), record.bytes);
+  if (record.data) return record.data;
+  if (record.lines.length === 1) return (record.data = record.lines[0]!.payload);
+  const data = Buffer.concat(record.lines.map((l) => l.payload), record.bytes);
+  let offset = 0;
+  for (const line of record.lines) {
+    const n = line.payload.length;
+    line.payload = data.subarray(offset, offset + n);
+    offset += n;
+  }
+  return (record.data = data);
 }
 
 export function billedUnits(recordBytes: number): number {

@@ -51,8 +51,9 @@ export class Shipper {
   private readonly tasks = new Set<Promise<void>>();
   private readonly s3Queue: S3Job[] = [];
   private s3Worker: Promise<void> | undefined;
+  /** Cleared synchronously when the queue is seen empty, so a job queued right then still starts a worker. */
+  private s3Running = false;
   private blocked: Blocked | undefined;
-  private s3Failing: string | undefined;
   private flushing = false;
   /** Lines read from the spool into the batch being assembled (not yet a delivery task). */
   private building = 0;
@@ -92,11 +93,6 @@ export class Shipper {
       };
     }
     return { ready: true };
-  }
-
-  /** Problems that do not make the sink unready but an operator should see (e.g. dead-letter writes failing). */
-  get warning(): string | undefined {
-    return this.s3Failing;
   }
 
   /**
@@ -329,14 +325,21 @@ export class Shipper {
       });
       return;
     }
-    this.s3Worker ??= this.drainS3().finally(() => (this.s3Worker = undefined));
+    if (!this.s3Running) {
+      this.s3Running = true;
+      this.s3Worker = this.drainS3();
+    }
   }
 
   private async drainS3(): Promise<void> {
     const writer = this.d.deadLetters!;
     const abandon = this.abandon.signal;
     let attempt = 0;
-    while (this.s3Queue.length > 0 && !abandon.aborted) {
+    for (;;) {
+      if (this.s3Queue.length === 0 || abandon.aborted) {
+        this.s3Running = false;
+        return;
+      }
       const job = this.s3Queue[0]!;
       try {
         const payload = await this.d.spool.readPayload(job.line);
@@ -344,7 +347,6 @@ export class Shipper {
         this.s3Queue.shift();
         this.d.spool.ack([job.line]);
         this.d.metrics.deadLetters.inc({ path: "s3" });
-        this.s3Failing = undefined;
         attempt = 0;
         this.d.logger.warn("record too large for Firehose written to S3 as a dead letter", {
           bucket: writer.location.bucket,
@@ -353,7 +355,6 @@ export class Shipper {
         });
       } catch (err) {
         attempt++;
-        this.s3Failing = `dead-letter write to s3://${writer.location.bucket} failing: ${(err as Error).message}`;
         this.d.logger.warn("dead-letter write to S3 failed; the record stays in the spool and is retried", {
           error: (err as Error).message,
           attempt,

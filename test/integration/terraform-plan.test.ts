@@ -1,0 +1,67 @@
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { motoMissingReason, startMoto, type Moto } from "../helpers/moto.js";
+import { TERRAFORM_DIR } from "../helpers/terraform-config.js";
+import { prepareTerraformCopy, runTerraform, terraformMissingReason } from "../helpers/terraform.js";
+
+/**
+ * `terraform plan` of the complete example (compute layer included), which `terraform validate` cannot do: it
+ * evaluates every expression with real variable values, the container definition and the preconditions.
+ * moto only answers the caller-identity lookup; nothing is created.
+ */
+
+const skip = terraformMissingReason() ?? motoMissingReason();
+
+describe("terraform plan of the examples", { skip, timeout: 180_000 }, () => {
+  let moto: Moto;
+  let work: string;
+  let dir: string;
+  let env: Record<string, string>;
+
+  before(async () => {
+    moto = await startMoto();
+    work = await mkdtemp(join(tmpdir(), "wf-tf-plan-"));
+    ({ dir, env } = await prepareTerraformCopy(TERRAFORM_DIR, work, moto.endpoint));
+    const init = await runTerraform(["init", "-input=false", "-no-color"], dir, env, 120_000);
+    assert.equal(init.code, 0, `terraform init failed:\n${init.stdout}\n${init.stderr}`);
+  });
+
+  after(async () => {
+    await moto?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  const plan = (args: string[]) =>
+    runTerraform(["plan", "-input=false", "-no-color", "-lock=false", "-var-file=examples/complete.tfvars", ...args], dir, env, 120_000);
+
+  test("examples/complete.tfvars plans the whole stack: pipeline, Fargate service, HTTPS ALB, ECR, autoscaling", async () => {
+    const r = await plan([]);
+    assert.equal(r.code, 0, `terraform plan failed:\n${r.stdout.slice(-3000)}\n${r.stderr}`);
+    for (const address of [
+      "aws_kinesis_firehose_delivery_stream.records",
+      "aws_s3_bucket_lifecycle_configuration.data[0]",
+      "aws_ecs_service.app[0]",
+      "aws_ecs_task_definition.app[0]",
+      "aws_lb_listener.https[0]",
+      "aws_lb_listener_rule.webhooks[0]",
+      "aws_ecr_repository.app[0]",
+      "aws_appautoscaling_policy.cpu[0]",
+      "aws_cloudwatch_metric_alarm.data_freshness[0]",
+      'aws_glue_catalog_table.entity["responses"]',
+      "aws_athena_named_query.nps_by_week[0]",
+    ]) {
+      assert.ok(r.stdout.includes(`# ${address} will be created`), `plan creates ${address}`);
+    }
+    assert.match(r.stdout, /webhook_url\s+= "https:\/\/wootric-hooks\.example\.com\/webhooks\/wootric"/);
+    assert.match(r.stdout, /SHUTDOWN_TIMEOUT_MS\s+= "110000"/, "the service drains within the ECS stop timeout");
+  });
+
+  test("an EFS spool with more than one task is refused by a precondition", async () => {
+    const r = await plan(["-var", "spool_storage=efs", "-var", "max_capacity=4"]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /spool_storage = "efs" needs max_capacity = 1/);
+  });
+});
