@@ -186,6 +186,16 @@ async function waitListening(child: ChildProcess, port: number, path: string): P
   };
 }
 
+/** CPU time (user + system) a process has used so far, in ms. */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100 Hz)
+  } catch {
+    return NaN;
+  }
+}
+
 function rssBytes(pid: number): { rss: number; hwm: number } {
   try {
     const s = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -291,7 +301,9 @@ async function steady(rate: number, seconds: number, latencyMs: number): Promise
     const warm = await openLoop(proc.port, rate, 2000, 1); // warm-up
     for (let i = 0; i < 300 && stub.stats.acceptedLines < warm.ok; i++) await new Promise((res) => setTimeout(res, 100));
     const before = { ...stub.stats };
+    const cpuBefore = cpuMs(proc.child.pid!);
     const r = await openLoop(proc.port, rate, seconds * 1000, 1_000_000);
+    const cpuPerRequest = (cpuMs(proc.child.pid!) - cpuBefore) / Math.max(1, r.sent);
     const deadline = Date.now() + 30_000;
     while (stub.stats.acceptedLines - before.acceptedLines < r.ok && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
     const lines = stub.stats.acceptedLines - before.acceptedLines;
@@ -304,14 +316,14 @@ async function steady(rate: number, seconds: number, latencyMs: number): Promise
     await stub.close();
     await rm(dir, { recursive: true, force: true });
     rows.push(
-      `| ${kind === "ours" ? "**this project** (2xx after spool fsync)" : "naive (2xx when queued in memory)"} | ${fmt(achieved, 0)} | ${r.ok}/${r.sent} | ${fmt(percentile(sorted, 50), 2)} | ${fmt(percentile(sorted, 99), 2)} | ${fmt((calls / Math.max(1, lines)) * 10_000, 1)} | ${fmt(billed / Math.max(1, ideal), 2)} | ${lines === r.ok ? "all" : `${lines} of ${r.ok}`} |`,
+      `| ${kind === "ours" ? "**this project** (2xx after spool fsync)" : "naive (2xx when queued in memory)"} | ${fmt(achieved, 0)} | ${r.ok}/${r.sent} | ${fmt(percentile(sorted, 50), 2)} | ${fmt(percentile(sorted, 99), 2)} | ${fmt(cpuPerRequest, 2)} | ${fmt((calls / Math.max(1, lines)) * 10_000, 1)} | ${fmt(billed / Math.max(1, ideal), 2)} | ${lines === r.ok ? "all" : `${lines} of ${r.ok}`} |`,
     );
   }
   return [
-    `### 2. Steady load: ${rate} signed webhooks/s for ${seconds} s (open loop), Firehose stub latency ${latencyMs} ms`,
+    `### 2. Steady load: ${rate} signed webhooks/s for ${seconds} s (open loop), Firehose stub latency ${latencyMs} ms (1-min load average after: ${loadavg()[0]!.toFixed(1)})`,
     "",
-    "| producer | req/s offered | 2xx | ack p50 ms | ack p99 ms | PutRecordBatch calls per 10,000 records | billed / ideal | delivered |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    "| producer | req/s offered | 2xx | ack p50 ms | ack p99 ms | server CPU ms per request | PutRecordBatch calls per 10,000 records | billed / ideal | delivered |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...rows,
     "",
   ];

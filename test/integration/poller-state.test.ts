@@ -159,13 +159,21 @@ describe("lease loss mid-run", () => {
       const run = h.run("responses", { kind: "sync" }, { checkpointEveryMs: 0 });
       while (calls < 2) await new Promise((r) => setTimeout(r, 5));
       const bookmarkBefore = (await h.store.read(bookmarkKey("responses")))!.body;
-      // Another replica takes the lease over (as if ours had expired).
-      const cur = (await h.store.read(LEASE_KEY))!;
-      await h.store.write(
-        LEASE_KEY,
-        JSON.stringify({ holder: "other", acquired_at: new Date(clock.now()).toISOString(), expires_at: new Date(clock.now() + 600_000).toISOString() }),
-        { ifVersion: cur.version },
-      );
+      // Another replica takes the lease over (as if ours had expired). Our renewals run every 33 ms of wall time, so
+      // the takeover may lose a race: retry it the way a real replica would on its next attempt.
+      for (let attempt = 0; ; attempt += 1) {
+        const cur = (await h.store.read(LEASE_KEY))!;
+        try {
+          await h.store.write(
+            LEASE_KEY,
+            JSON.stringify({ holder: "other", acquired_at: new Date(clock.now()).toISOString(), expires_at: new Date(clock.now() + 600_000).toISOString() }),
+            { ifVersion: cur.version },
+          );
+          break;
+        } catch (err) {
+          if (attempt > 20) throw err;
+        }
+      }
       await new Promise((r) => setTimeout(r, 150));
       g.open();
       const outcome = await run;

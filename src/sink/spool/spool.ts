@@ -140,7 +140,7 @@ export class Spool {
     return this.opts.dir;
   }
 
-  /** Why appends currently fail (disk error), if they do. */
+  /** Why the last group commit failed (disk full, I/O error), until one succeeds again. Each append still retries. */
   get brokenReason(): string | undefined {
     return this.broken;
   }
@@ -162,7 +162,7 @@ export class Spool {
       if (m && !seqs.includes(Number(m[1]))) await rm(join(dir, n), { force: true });
     }
     for (const seq of seqs) {
-      const seg = await this.recoverSegment(seq);
+      const seg = await this.recoverSegment(seq, seq === seqs[seqs.length - 1]);
       if (seg) this.segments.push(seg);
       this.nextSeq = Math.max(this.nextSeq, seq + 1);
     }
@@ -179,7 +179,7 @@ export class Spool {
   }
 
   /** Validates every frame of a segment, cuts off a torn tail, loads its acks. Undefined if the file is unusable. */
-  private async recoverSegment(seq: number): Promise<Segment | undefined> {
+  private async recoverSegment(seq: number, isLast: boolean): Promise<Segment | undefined> {
     const { logger } = this.opts;
     const path = this.segmentPath(seq);
     const fh = await open(path, "r+");
@@ -253,18 +253,28 @@ export class Spool {
         const tail = Buffer.alloc(tornBytes);
         await fh.read(tail, 0, tornBytes, pos);
         if (tail.some((b) => b !== 0)) {
-          // Keep the cut bytes for forensics; they were never acknowledged (their fsync had not returned).
           const aside = `${path}.torn-${Date.now()}`;
           const out = await open(aside, "w");
           await out.write(tail);
           await out.sync();
           await out.close();
-          logger.warn("spool: cut a torn tail (an append interrupted by a crash); no acknowledged record is in it", {
-            path,
-            offset: pos,
-            bytes: tornBytes,
-            keptIn: aside,
-          });
+          if (isLast) {
+            // The segment being written at the crash: its unsynced tail was never acknowledged to anyone.
+            logger.warn("spool: cut a torn tail (an append interrupted by a crash); no acknowledged record is in it", {
+              path,
+              offset: pos,
+              bytes: tornBytes,
+              keptIn: aside,
+            });
+          } else {
+            // An older, sealed segment does not tear: this is disk corruption, and the bytes may hold acked records.
+            logger.error("spool: corrupt data in a sealed segment; the unreadable bytes were copied aside for manual recovery", {
+              path,
+              offset: pos,
+              bytes: tornBytes,
+              keptIn: aside,
+            });
+          }
         } else {
           logger.warn("spool: cut a zero-filled tail left by a crash", { path, offset: pos, bytes: tornBytes });
         }
@@ -289,7 +299,6 @@ export class Spool {
    */
   append(payloads: readonly Buffer[], opts: { force?: boolean } = {}): Promise<void> {
     if (this.closed) return Promise.reject(new SinkUnavailableError("the spool is closed (shutting down)"));
-    if (this.broken) return Promise.reject(new SinkUnavailableError(`the spool cannot write: ${this.broken}`));
     if (payloads.length === 0) return Promise.resolve();
     const now = Date.now();
     const frames = payloads.map((p) => encodeFrame(p, now));
@@ -345,10 +354,12 @@ export class Spool {
         this.unackedRecords += records;
         this.unackedBytes += bytes;
         this.queuedBytes -= bytes;
+        this.broken = undefined;
         for (const g of group) g.resolve();
         this.wakeReaders();
       } catch (err) {
         this.queuedBytes -= bytes;
+        this.broken = (err as Error).message;
         const e = new SinkUnavailableError(`could not write the spool in ${this.opts.dir}: ${(err as Error).message}`, {
           cause: err,
         });
