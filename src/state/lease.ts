@@ -128,7 +128,9 @@ export class Lease {
     const loop = async () => {
       while (!signal.aborted && !this.lost) {
         try {
-          await this.clock.sleep(this.ttlMs / 3, signal);
+          // Renew when two thirds of the TTL remain, counted from the expiry we wrote (not from when the last
+          // renewal finished, so slow writes do not make renewals drift towards the expiry).
+          await this.clock.sleep(Math.max(0, this.expiresAtMs - (2 * this.ttlMs) / 3 - this.clock.now()), signal);
         } catch {
           return;
         }

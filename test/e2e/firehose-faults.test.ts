@@ -55,6 +55,15 @@ async function waitDelivered(stub: FirehoseStub, acked: Set<number>, ms: number)
   }
 }
 
+/** Polls until `pred` holds; fails the test instead of hanging when the CLI stops making progress. */
+async function waitFor(pred: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /** Sends webhooks with `concurrency` workers until `stop()`; records which ids got a 2xx. */
 function sender(baseUrl: () => string, concurrency: number, firstId: number) {
   const acked = new Set<number>();
@@ -86,7 +95,7 @@ function sender(baseUrl: () => string, concurrency: number, firstId: number) {
   };
 }
 
-describe("firehose sink under faults (real CLI against a local Firehose stub)", () => {
+describe("firehose sink under faults (real CLI against a local Firehose stub)", { timeout: 120_000 }, () => {
   test("an outage of several seconds mid-stream: every acknowledged webhook is delivered afterwards", async () => {
     const dir = await tempDir();
     const stub = await startFirehoseStub({ streamName: "stub-stream" });
@@ -96,7 +105,7 @@ describe("firehose sink under faults (real CLI against a local Firehose stub)", 
     clis.push(cli);
 
     const s = sender(() => cli.baseUrl, 6, 1);
-    while (s.acked.size < 100) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => s.acked.size >= 100, "100 acknowledged webhooks");
     stub.setMode({ kind: "unavailable" });
     const outageStart = Date.now();
     const ackedBefore = s.acked.size;
@@ -108,7 +117,7 @@ describe("firehose sink under faults (real CLI against a local Firehose stub)", 
     stub.setMode({ kind: "ok" });
     const outageMs = Date.now() - outageStart;
     assert.ok(s.acked.size > ackedBefore + 50, "webhooks were acknowledged during the outage");
-    while (s.acked.size < ackedBefore + 250) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => s.acked.size >= ackedBefore + 250, "250 more acknowledged webhooks");
     await s.stop();
 
     const missing = await waitDelivered(stub, s.acked, 30_000);
@@ -130,11 +139,11 @@ describe("firehose sink under faults (real CLI against a local Firehose stub)", 
     let cli = await startServe(env);
     clis.push(cli);
     const s = sender(() => cli.baseUrl, 8, 1);
-    while (s.acked.size < 80) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => s.acked.size >= 80, "80 acknowledged webhooks");
     // Firehose stops answering: what is acknowledged from now on lives only in the spool
     stub.setMode({ kind: "hang" });
     const ackedAtHang = s.acked.size;
-    while (s.acked.size < ackedAtHang + 120) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => s.acked.size >= ackedAtHang + 120, "120 webhooks acknowledged while Firehose hangs");
     cli.child.kill("SIGKILL");
     await cli.exited;
     await s.stop();
@@ -148,7 +157,7 @@ describe("firehose sink under faults (real CLI against a local Firehose stub)", 
     cli = await startServe({ ...env, PORT: String(cli.port) });
     clis.push(cli);
     const s2 = sender(() => cli.baseUrl, 4, 100_000);
-    while (s2.acked.size < 50) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => s2.acked.size >= 50, "50 acknowledged webhooks after the restart");
     await s2.stop();
 
     const all = new Set([...ackedFirstRun, ...s2.acked]);

@@ -72,7 +72,10 @@ describe("bookmarks, crashes and the lease", () => {
     };
     try {
       const runA = a.run("responses");
-      while (!blocked) await new Promise((r) => setTimeout(r, 5));
+      for (const deadline = Date.now() + 10_000; !blocked; ) {
+        if (Date.now() > deadline) throw new Error("poller A never reached the API");
+        await new Promise((r) => setTimeout(r, 5));
+      }
       const outcomeB = await b.run("responses");
       assert.equal(outcomeB.status, "lease_held");
       assert.equal(b.sink.written.length, 0);
@@ -136,8 +139,8 @@ describe("bookmarks, crashes and the lease", () => {
 });
 
 describe("lease loss mid-run", () => {
-  // 100x clock: a 10 s lease TTL renews every 33 ms of wall time.
-  const clock = scaledClock(100, T0);
+  // 20x clock: a 10 s lease TTL renews every 167 ms of wall time.
+  const clock = scaledClock(20, T0);
   let fake: FakeWootric;
   before(async () => {
     fake = await new FakeWootric({ clock }).start();
@@ -157,7 +160,10 @@ describe("lease loss mid-run", () => {
     };
     try {
       const run = h.run("responses", { kind: "sync" }, { checkpointEveryMs: 0 });
-      while (calls < 2) await new Promise((r) => setTimeout(r, 5));
+      for (const deadline = Date.now() + 10_000; calls < 2; ) {
+        if (Date.now() > deadline) throw new Error(`the run stopped before its second request: ${JSON.stringify(await Promise.race([run, "pending"]))}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
       const bookmarkBefore = (await h.store.read(bookmarkKey("responses")))!.body;
       // Another replica takes the lease over (as if ours had expired). Our renewals run every 33 ms of wall time, so
       // the takeover may lose a race: retry it the way a real replica would on its next attempt.
@@ -174,7 +180,7 @@ describe("lease loss mid-run", () => {
           if (attempt > 20) throw err;
         }
       }
-      await new Promise((r) => setTimeout(r, 150));
+      await new Promise((r) => setTimeout(r, 400));
       g.open();
       const outcome = await run;
       assert.equal(outcome.status, "failed");

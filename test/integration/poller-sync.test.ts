@@ -169,6 +169,35 @@ describe("poller sync against the fake Wootric API", () => {
   });
 });
 
+describe("token lifetime", () => {
+  // 100x clock and 90 s tokens: the client renews at half-life (45 s of clock = 450 ms of wall time).
+  const clock = scaledClock(100, T0);
+  let fake: FakeWootric;
+  before(async () => {
+    fake = await new FakeWootric({ clock, tokenTtlSeconds: 90 }).start();
+  });
+  after(async () => {
+    await fake.stop();
+  });
+
+  test("a token that runs out during a long sync is renewed before it expires, without a 401", async () => {
+    for (let i = 0; i < 1000; i += 1) fake.addResponse(T0S - 4 * DAY + i * 300);
+    // 50 ms a page: the 21 pages take about 100 s of clock, more than one token lifetime.
+    fake.beforeList = () => new Promise((r) => setTimeout(r, 50));
+    const h = makeHarness(fake, clock, { LEASE_TTL_SECONDS: "3600" });
+    try {
+      const r = await h.run("responses");
+      assert.equal(r.status, "ok", JSON.stringify(r));
+      assert.equal(h.sink.ids("response").size, 1000);
+      assert.ok(fake.count("/oauth/token", 200) >= 2, `tokens: ${fake.count("/oauth/token", 200)}`);
+      assert.equal(fake.count("/v1/", 401), 0);
+    } finally {
+      fake.beforeList = undefined;
+      h.cleanup();
+    }
+  });
+});
+
 describe("rate limits", () => {
   // 5 requests a minute (the docs show 100; a request here takes ~10 ms = 6 clock seconds, so fewer makes pacing matter) on a clock 600 times faster than the wall:
   // a minute lasts 0.1 s, so the real rules run in milliseconds.

@@ -45,9 +45,8 @@ export async function openFirehoseSink(deps: FirehoseSinkDeps): Promise<Sink> {
   });
   const metrics = registerProducerMetrics(deps.metrics, spool);
   const client = deps.firehose ?? makeFirehoseClient({ requestTimeoutMs: tuning.requestTimeoutMs });
-  const deadLetters = settings.deadLetter
-    ? new S3DeadLetterWriter(deps.s3 ?? makeS3Client(), settings.deadLetter)
-    : undefined;
+  const ownS3 = settings.deadLetter && !deps.s3 ? makeS3Client() : undefined;
+  const deadLetters = settings.deadLetter ? new S3DeadLetterWriter(deps.s3 ?? ownS3!, settings.deadLetter) : undefined;
   const shipper = new Shipper({
     spool,
     service: new FirehoseService(client, settings.streamName, tuning.requestTimeoutMs),
@@ -98,6 +97,7 @@ export async function openFirehoseSink(deps: FirehoseSinkDeps): Promise<Sink> {
         if (drained) logger.info("firehose sink closed; spool drained");
         else logger.warn("firehose sink closed before the spool drained; the rest is sent on the next start", { records: left.records, bytes: left.bytes });
         if (!deps.firehose) client.destroy();
+        ownS3?.destroy();
       })();
       return closing;
     },

@@ -303,6 +303,11 @@ export class Spool {
     const now = Date.now();
     const frames = payloads.map((p) => encodeFrame(p, now));
     const bytes = frames.reduce((n, f) => n + f.length, 0);
+    if (!opts.force && bytes > this.opts.maxBytes) {
+      return Promise.reject(
+        new SinkUnavailableError(`records of ${bytes} bytes can never fit SPOOL_MAX_BYTES=${this.opts.maxBytes}: raise SPOOL_MAX_BYTES`),
+      );
+    }
     if (!opts.force && this.diskBytes() + this.queuedBytes + bytes > this.opts.maxBytes) {
       return Promise.reject(
         new SinkUnavailableError(
