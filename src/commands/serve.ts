@@ -84,6 +84,10 @@ export async function startService(config: Config, logger: Logger, metrics = new
     await sink.close(1000);
     throw err;
   }
+  // Longer than a load balancer's idle timeout (ALB: 60 s), so the balancer closes idle connections first and never
+  // sends a request into a socket Node is closing (Node's 5 s default causes sporadic 502s behind an ALB).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   const addr = server.address() as AddressInfo;
   const url = `http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;
   logger.info("listening", {
