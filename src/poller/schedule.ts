@@ -4,6 +4,7 @@ import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Readiness, Sink } from "../sink/sink.js";
 import { openStateStore } from "../state/open-store.js";
+import { bookmarkKey, StreamStateDoc } from "../state/stream-state.js";
 import { systemClock } from "../wootric/clock.js";
 import { PollerMetrics } from "./poller-metrics.js";
 import { makeClient, runPoller } from "./run.js";
@@ -59,6 +60,14 @@ export function startPollerSchedule(deps: { config: Config; logger: Logger; metr
 
   const job = schedule.scheduleJob({ rule: config.poll.cron, tz: "Etc/UTC" }, trigger);
   if (!job) throw new Error(`POLL_CRON "${config.poll.cron}" is not a valid cron expression (e.g. "*/15 * * * *")`);
+  // Show each stream's lag from the stored bookmarks right away, not only after this process's first run.
+  void Promise.all(
+    streams.map(async (decl) => {
+      const doc = await StreamStateDoc.load(store, bookmarkKey(decl.name), decl.name);
+      if (doc.state.cursor !== undefined) pollerMetrics.bookmark(decl.name, doc.state.cursor);
+    }),
+  ).catch((err: unknown) => logger.warn("could not read the poller bookmarks", { error: (err as Error).message }));
+
   const first = setTimeout(trigger, 1_000);
 
   return {
