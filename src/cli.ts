@@ -21,7 +21,7 @@ Commands:
   doctor                    check configuration, directories, Firehose/S3 and Wootric reachability
   help                      show this text
 
-Streams: end_users, responses, declines, segments, nps_summary.
+Streams: end_users, responses, declines, segments, survey_templates, nps_summary.
 Configuration comes from environment variables; see README.md. Without FIREHOSE_STREAM_NAME records are
 written to gzip files under DATA_DIR (default ./data).
 Exit codes: 0 ok, 1 failure, 2 usage or configuration error.`;
