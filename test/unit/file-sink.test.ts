@@ -1,7 +1,7 @@
 import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -127,7 +127,7 @@ describe("file sink: one process per DATA_DIR", () => {
     const dataDir = await tempDir();
     const other = spawn("sleep", ["30"], { stdio: "ignore" });
     try {
-      await writeFile(join(dataDir, ".file-sink.lock"), `${other.pid}\n`);
+      await writeFile(join(dataDir, ".file-sink.lock"), JSON.stringify({ host: hostname(), pid: other.pid, heartbeatAt: Date.now() }));
       await assert.rejects(open(dataDir), /in use by another wootric-firehose process/);
     } finally {
       other.kill("SIGKILL");
@@ -135,7 +135,7 @@ describe("file sink: one process per DATA_DIR", () => {
     }
     // The process is gone: its lock is stale.
     const sink = await open(dataDir);
-    assert.equal((await readFile(join(dataDir, ".file-sink.lock"), "utf8")).trim(), String(process.pid));
+    assert.equal((JSON.parse(await readFile(join(dataDir, ".file-sink.lock"), "utf8")) as { pid: number }).pid, process.pid);
     await sink.close(1000);
     assert.ok(!(await listFiles(dataDir)).includes(".file-sink.lock"), "lock released on close");
   });

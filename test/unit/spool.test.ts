@@ -8,7 +8,9 @@ import { SinkUnavailableError } from "../../src/sink/sink.js";
 import { Spool, listSegmentFiles, type SpooledLine } from "../../src/sink/spool/spool.js";
 import { IntervalSet } from "../../src/sink/spool/interval-set.js";
 import { FRAME_HEADER_BYTES, encodeFrame } from "../../src/sink/spool/frame.js";
-import { SPOOL_LOCK_FILE, SpoolInUseError } from "../../src/sink/spool/spool-lock.js";
+import { DirectoryInUseError } from "../../src/sink/dir-lock.js";
+
+const SPOOL_LOCK_FILE = ".spool.lock";
 
 const logger = silentLogger();
 
@@ -304,7 +306,7 @@ describe("spool", () => {
       try {
         await assert.rejects(
           Spool.open({ dir, maxBytes: 1024 * 1024, logger, lock: { heartbeatMs: 100, staleMs: 2000 } }),
-          SpoolInUseError,
+          DirectoryInUseError,
         );
       } finally {
         clearInterval(beat);

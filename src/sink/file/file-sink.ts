@@ -8,7 +8,7 @@ import { partitionOf, serializeEnvelope, type Envelope } from "../../records/env
 import { SinkUnavailableError, type Readiness, type Sink } from "../sink.js";
 import { GzipFileWriter } from "./gzip-file.js";
 import { recoverOpenFile, recoverOpenFiles } from "./recovery.js";
-import { lockDataDir } from "./dir-lock.js";
+import { lockDirectory } from "../dir-lock.js";
 
 export type FileSinkSettings = Extract<Config["sink"], { kind: "file" }>;
 
@@ -227,7 +227,7 @@ async function recoverQuietly(openPath: string, logger: Logger): Promise<void> {
 export async function openFileSink(deps: { settings: FileSinkSettings; logger: Logger; metrics: Metrics }): Promise<Sink> {
   const { settings, logger, metrics } = deps;
   await mkdir(settings.dataDir, { recursive: true });
-  const lock = await lockDataDir(settings.dataDir);
+  const lock = await lockDirectory({ dir: settings.dataDir, lockFile: ".file-sink.lock", variable: "DATA_DIR" });
   const recovered = await recoverOpenFiles(settings.dataDir);
   for (const r of recovered) logger.warn("finalised a file left open by an earlier run", { path: r.path, lines: r.lines });
   const sink = new FileSink(settings, logger, metrics, lock);

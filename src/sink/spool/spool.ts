@@ -13,7 +13,7 @@ import {
 } from "./frame.js";
 import { IntervalSet } from "./interval-set.js";
 import { appendAckEntries, ackLogPath, readAckLog } from "./ack-log.js";
-import { lockSpoolDir, type SpoolLockOptions } from "./spool-lock.js";
+import { lockDirectory, type DirLockOptions } from "../dir-lock.js";
 
 /** One record in the spool: where its frame lives and, when read inline, its payload. */
 export interface SpooledLine {
@@ -38,7 +38,7 @@ export interface SpoolOptions {
   /** Fsync each group commit (always true in production; the bench measures its cost). */
   fsync?: boolean;
   /** Single-writer lock on the directory (heartbeat file); timings for tests. */
-  lock?: SpoolLockOptions;
+  lock?: DirLockOptions;
 }
 
 export interface SpoolStats {
@@ -126,7 +126,7 @@ export class Spool {
   static async open(opts: SpoolOptions): Promise<Spool> {
     const spool = new Spool(opts);
     await mkdir(opts.dir, { recursive: true });
-    spool.lock = await lockSpoolDir(opts.dir, opts.lock);
+    spool.lock = await lockDirectory({ dir: opts.dir, lockFile: ".spool.lock", variable: "SPOOL_DIR" }, opts.lock);
     try {
       await spool.recover();
     } catch (err) {
