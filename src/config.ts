@@ -1,3 +1,4 @@
+import schedule from "node-schedule";
 import { z } from "zod";
 
 /**
@@ -37,6 +38,14 @@ const isoDate = z.preprocess(
     .optional(),
 );
 
+/** Asks node-schedule itself, so what passes here is exactly what the scheduler accepts. */
+function isValidCron(rule: string): boolean {
+  const job = new schedule.Job(() => undefined);
+  const ok = job.schedule({ rule, tz: "Etc/UTC" });
+  job.cancel();
+  return ok;
+}
+
 export const REGION_BASE_URLS = {
   us: "https://api.wootric.com",
   eu: "https://api.wootric.eu",
@@ -63,7 +72,10 @@ const envSchema = z.object({
     emptyToUndefined,
     z.url({ message: "must be an absolute http(s) URL such as https://api.wootric.com" }).optional(),
   ),
-  POLL_CRON: z.preprocess(emptyToUndefined, z.string().default("*/15 * * * *")),
+  POLL_CRON: z.preprocess(
+    emptyToUndefined,
+    z.string().default("*/15 * * * *").refine(isValidCron, { message: "is not a valid cron expression" }),
+  ),
   SYNC_START_DATE: isoDate,
   SYNC_SETTLE_SECONDS: int(0, 3600, 5),
   LOOKBACK_DAYS: int(0, 366, 7),
@@ -141,6 +153,7 @@ export interface Config {
 /** How to fix each variable, appended to its error message. */
 const HINTS: Partial<Record<keyof Env, string>> = {
   PORT: "set PORT to a TCP port such as 8080",
+  POLL_CRON: 'five cron fields (minute hour day month weekday) in UTC, e.g. POLL_CRON="*/15 * * * *"',
   WOOTRIC_REGION: "set WOOTRIC_REGION=us, eu or au (or WOOTRIC_API_URL for another base URL)",
   WOOTRIC_API_URL: "set WOOTRIC_API_URL to the base URL that holds /oauth/token and /v1/..., or unset it",
   SYNC_START_DATE: "e.g. SYNC_START_DATE=2024-01-01, or unset it to read the whole history",

@@ -37,6 +37,8 @@ describe("config", () => {
     assert.match(problems({ WOOTRIC_CLIENT_ID: "abc" }), /WOOTRIC_CLIENT_SECRET is missing/);
     assert.match(problems({ FIREHOSE_STREAM_NAME: "arn:aws:firehose:x" }), /FIREHOSE_STREAM_NAME.*not its ARN/);
     assert.match(problems({ STATE_URL: "ftp://x" }), /STATE_URL/);
+    assert.match(problems({ POLL_CRON: "every 5 minutes" }), /POLL_CRON="every 5 minutes": is not a valid cron expression.*minute hour/);
+    assert.equal(loadConfig({ POLL_CRON: "0 */2 * * *" }).poll.cron, "0 */2 * * *");
   });
 
   test("secrets are never echoed in errors", () => {
