@@ -21,10 +21,11 @@ resource "aws_lb_target_group" "service" {
   port                 = var.container_port
   deregistration_delay = 30
 
-  # Not ready (draining, sink down, spool full) takes a task out of rotation; the threshold is generous because ECS
-  # also replaces tasks the ALB calls unhealthy, and a replaced task must first flush its spool.
+  # Liveness, not /readyz: ECS replaces tasks the ALB calls unhealthy, and /readyz is 503 while Firehose is
+  # unusable or the spool is full. A replaced task would take its (ephemeral) spool with it, so a long Firehose
+  # outage would lose acknowledged records. A healthy task keeps spooling (and answers 503 itself when full).
   health_check {
-    path                = "/readyz"
+    path                = "/healthz"
     matcher             = "200"
     interval            = 15
     timeout             = 5

@@ -163,8 +163,8 @@ resource "aws_ecs_task_definition" "app" {
 
     mountPoints = local.use_efs ? [{ sourceVolume = "spool", containerPath = "${local.data_dir}/spool", readOnly = false }] : []
 
-    # Liveness only (/healthz). Readiness (/readyz) is the ALB's job: a task that is not ready (e.g. Firehose down,
-    # spool full) must keep running so it can ship its spool, not be killed by its own health check.
+    # Liveness only (/healthz), like the ALB's target check: a task that is not ready (e.g. Firehose down, spool
+    # full) must keep running so it can ship its spool, not be killed and replaced. /readyz is for monitoring.
     healthCheck = {
       command     = ["CMD", "node", "-e", "fetch('http://127.0.0.1:${var.container_port}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
       interval    = 15

@@ -8,11 +8,15 @@
 
 const SPACED = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?$/;
 
+/** Beyond ±8.64e15 ms a Date is invalid and toISOString() throws: such a value is not a timestamp we understand. */
+const MAX_DATE_MS = 8.64e15;
+
 /** Milliseconds since the epoch, or undefined when the value is not a timestamp we understand. */
 export function parseWootricTimeMs(value: unknown): number | undefined {
   if (typeof value === "number" && Number.isFinite(value)) {
     // Unix seconds unless it is obviously milliseconds (after year 33658 in seconds).
-    return value > 1e12 ? Math.trunc(value) : Math.trunc(value * 1000);
+    const ms = value > 1e12 ? Math.trunc(value) : Math.trunc(value * 1000);
+    return Math.abs(ms) <= MAX_DATE_MS ? ms : undefined;
   }
   if (typeof value !== "string") return undefined;
   const s = value.trim();

@@ -77,11 +77,20 @@ export async function lockDirectory(target: DirLockTarget, opts: DirLockOptions 
     await rename(tmp, path);
   };
   await write();
-  const timer = setInterval(() => void write().catch(() => undefined), heartbeatMs);
+  // Heartbeats run one at a time and release() waits for the last one: a write landing after the rm would recreate
+  // the lock and make the next holder wait for it to go stale.
+  let released = false;
+  let heartbeat: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    heartbeat = heartbeat.then(() => (released ? undefined : write())).catch(() => undefined);
+  }, heartbeatMs);
   timer.unref();
   return {
     release: async () => {
+      released = true;
       clearInterval(timer);
+      await heartbeat;
+      await rm(tmp, { force: true });
       await rm(path, { force: true });
     },
   };

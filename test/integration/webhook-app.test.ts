@@ -71,6 +71,25 @@ describe("webhook app and the sink", () => {
     }
   });
 
+  test("a timestamp outside the Date range is stored (200), not answered 500 forever", async () => {
+    const { sink, pending } = controllableSink();
+    const { url, server } = await listen(sink);
+    try {
+      const body = responseWebhook(4, { updated_at: 1e20, created_at: "99999999999999999999" });
+      const res = postWebhook(url, body, { secret: "s" });
+      while (pending.length === 0 && !(await Promise.race([res.then(() => true), settle().then(() => false)]))) {}
+      assert.equal(pending.length, 1, "the record reached the sink");
+      const e = pending[0]!.envelopes[0]!;
+      assert.equal(e.entity, "response");
+      assert.equal(e.updated_at, null);
+      assert.equal(e.data.updated_at, 1e20, "the value is kept as sent");
+      pending[0]!.resolve();
+      assert.equal((await res).status, 200);
+    } finally {
+      server.close();
+    }
+  });
+
   test("401 and 415 never reach the sink", async () => {
     const { sink, pending } = controllableSink();
     const { url, server } = await listen(sink);

@@ -168,6 +168,33 @@ describe("firehose sink: whole-request errors", () => {
   });
 });
 
+describe("firehose sink: a stream that refuses every put", () => {
+  test("InvalidArgumentException 'not permitted on KinesisStreamAsSource' blocks the stream; no record becomes a dead letter", async () => {
+    let wrongStream = true;
+    const h = await openHarness({
+      tuning: { blockedRetryMs: 40 },
+      firehose: (records) => {
+        if (wrongStream) {
+          throw awsError("InvalidArgumentException", 400, "This operation is not permitted on KinesisStreamAsSource delivery stream type.");
+        }
+        return okReply(records.length);
+      },
+    });
+    try {
+      const envs = ids(6);
+      await h.sink.write(envs);
+      await h.until(() => !h.sink.readiness().ready || h.recorded.calls.length > 20, 3000, "not ready or split");
+      assert.match(h.sink.readiness().reason ?? "", /KinesisStreamAsSource/);
+      assert.equal(await h.metric("producer_dead_letters_total", { path: "firehose" }), 0);
+      wrongStream = false;
+      await h.until(() => h.recorded.accepted.length === 6, 5000, "delivered once the stream accepts puts");
+      assert.deepEqual(sorted(h.recorded.accepted), sorted(envs.map(lineOf)), "delivered as they are, not as dead letters");
+    } finally {
+      await h.cleanup();
+    }
+  });
+});
+
 describe("firehose sink: oversize records and dead letters in S3", () => {
   test("a line over 1,024,000 bytes goes to S3 under DEAD_LETTER_URL, retried until the write succeeds", async () => {
     const h = await openHarness({
@@ -198,6 +225,35 @@ describe("firehose sink: oversize records and dead letters in S3", () => {
       assert.equal(await h.metric("spool_records"), 0, "acknowledged in the spool once written");
     } finally {
       await h.cleanup();
+    }
+  });
+
+  test("close(deadline) returns in time while a dead-letter PutObject hangs; the line stays in the spool", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "firehose-dl-hang-"));
+    try {
+      let s3Calls = 0;
+      const h = await openHarness({
+        dir,
+        deadLetter: { bucket: "dl", prefix: "" },
+        s3: () => {
+          s3Calls++;
+          return new Promise<never>(() => undefined);
+        },
+        firehose: (records) => okReply(records.length),
+      });
+      const big = envelopeOfSize(7, 1_100_000);
+      await h.sink.write([big]);
+      await h.until(() => s3Calls === 1, 5000, "a PutObject in flight");
+      const closed = await Promise.race([h.sink.close(300).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 3000))]);
+      assert.ok(closed, "close(300) had not returned after 3 s");
+      await h.cleanup();
+
+      const h2 = await openHarness({ dir, deadLetter: { bucket: "dl", prefix: "" }, firehose: (records) => okReply(records.length) });
+      await h2.until(() => h2.s3Puts.length === 1, 5000, "dead letter written after restart");
+      assert.equal(JSON.parse(h2.s3Puts[0]!.Body).data.raw, lineOf(big));
+      await h2.cleanup();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
@@ -316,10 +372,43 @@ describe("firehose sink: lifecycle", () => {
     }
   });
 
+  test("close(deadline) returns in time while a PutRecordBatch call hangs; its records stay for the next start", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "firehose-hang-"));
+    try {
+      const h = await openHarness({ dir, firehose: () => new Promise<never>(() => undefined) });
+      const envs = ids(5);
+      await h.sink.write(envs);
+      await h.until(() => h.recorded.calls.length === 1, 5000, "a call in flight");
+      const t0 = Date.now();
+      const closed = await Promise.race([h.sink.close(300).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 3000))]);
+      assert.ok(closed, `close(300) had not returned after ${Date.now() - t0} ms`);
+      await h.cleanup();
+
+      const h2 = await openHarness({ dir, firehose: (records) => okReply(records.length) });
+      await h2.until(() => h2.recorded.accepted.length === 5, 5000, "replayed");
+      assert.deepEqual(sorted(h2.recorded.accepted), sorted(envs.map(lineOf)));
+      await h2.cleanup();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test("close flushes what it can within the deadline (no linger)", async () => {
     const h = await openHarness({ settings: { lingerMs: 10_000 }, firehose: (records) => okReply(records.length) });
     try {
       await h.sink.write(ids(10));
+      await h.sink.close(2000);
+      assert.equal(h.recorded.accepted.length, 10);
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  test("close sends a batch that is already lingering at once, not after FIREHOSE_LINGER_MS", async () => {
+    const h = await openHarness({ settings: { lingerMs: 10_000 }, firehose: (records) => okReply(records.length) });
+    try {
+      await h.sink.write(ids(10));
+      await new Promise((r) => setTimeout(r, 200)); // the shipper holds the lines, waiting for more
       await h.sink.close(2000);
       assert.equal(h.recorded.accepted.length, 10);
     } finally {

@@ -1,6 +1,6 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { appendFile, mkdtemp, readdir, rename, rm, stat, truncate, writeFile, readFile } from "node:fs/promises";
+import { appendFile, mkdir, mkdtemp, readdir, rename, rm, stat, truncate, writeFile, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "../../src/log.js";
@@ -118,6 +118,51 @@ describe("spool", () => {
       await spool.close();
       assert.equal((await listSegmentFiles(dir)).length, 0);
       assert.deepEqual((await readdir(dir)).filter((n) => n.endsWith(".acks")), []);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a segment whose close fails at rollover is still sealed: the reader moves on to the next segment", async () => {
+    const dir = await tempDir();
+    try {
+      const spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger, segmentBytes: 4096 });
+      await spool.append(lines(1, 0, 400));
+      // The active segment's file handle fails to close (EIO, as NFS/EFS may report at close).
+      const { fh } = (spool as unknown as { active: { fh: { close: () => Promise<void> } } }).active;
+      const realClose = fh.close.bind(fh);
+      let failed = false;
+      fh.close = () => {
+        void realClose();
+        failed = true;
+        return Promise.reject(Object.assign(new Error("EIO: i/o error, close"), { code: "EIO" }));
+      };
+      const appended = [String(lines(1, 0, 400)[0])];
+      for (let i = 1; i < 20; i++) {
+        if (await spool.append(lines(1, i, 400)).then(() => true, () => false)) appended.push(String(lines(1, i, 400)[0]));
+      }
+      assert.ok(failed, "the rollover close was made to fail");
+      assert.ok(appended.length >= 18);
+      assert.deepEqual(text(await drain(spool)), appended, "every appended record is readable");
+      await spool.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a failed group commit is reported for a while, not until the next success (which may never come without traffic)", async () => {
+    const dir = await tempDir();
+    try {
+      const spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger, brokenForMs: 300 });
+      // A directory where the first segment file should be: open(wx) fails with EEXIST, even as root.
+      await mkdir(join(dir, "seg-000000000001.log"));
+      await assert.rejects(spool.append(lines(1)), SinkUnavailableError);
+      assert.match(spool.brokenReason ?? "", /EEXIST/);
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(spool.brokenReason, undefined, "still reported broken long after the failure, with no append since");
+      await spool.append(lines(1, 1));
+      assert.deepEqual(text(await drain(spool)), lines(1, 1).map(String));
+      await spool.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

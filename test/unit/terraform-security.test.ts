@@ -268,7 +268,7 @@ describe("Glue, Athena, secrets, alarms", () => {
 });
 
 describe("compute (create_service)", () => {
-  test("HTTPS-only ALB forwards POST /webhooks/wootric; targets are checked on /readyz", () => {
+  test("HTTPS-only ALB forwards POST /webhooks/wootric; targets are checked for liveness (/healthz), never replaced for being unready", () => {
     const listener = res("aws_lb_listener", "https");
     assert.equal(listener.protocol, "HTTPS");
     assert.equal(listener.port, 443);
@@ -278,7 +278,7 @@ describe("compute (create_service)", () => {
     const conds = blocks(rule, "condition");
     assert.deepEqual(one(conds.find((c) => c.path_pattern), "path_pattern").values, ["/webhooks/wootric"]);
     const tg = res("aws_lb_target_group", "service");
-    assert.equal(one(tg, "health_check").path, "/readyz");
+    assert.equal(one(tg, "health_check").path, "/healthz");
     assert.equal(res("aws_lb", "webhooks").drop_invalid_header_fields, true);
   });
 

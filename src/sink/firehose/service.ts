@@ -50,6 +50,8 @@ export function classifyError(err: unknown): Exclude<PutOutcome, { kind: "replie
   const code = errorCode(err);
   const message = (err as Error)?.message ?? String(err);
   const status = (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  // The stream itself refuses puts (its source is a Kinesis data stream): no record is at fault, none may be split off.
+  if (code === "InvalidArgumentException" && /not permitted/i.test(message)) return { kind: "blocked", code, message };
   if (code === "InvalidArgumentException") return { kind: "invalid", code, message };
   // A too-large record or request fails API validation as a whole; splitting isolates it.
   if (code === "ValidationException" && /length|size|exceed|too large|1024000|4 ?MB/i.test(message)) {

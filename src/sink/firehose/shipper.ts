@@ -39,6 +39,18 @@ interface S3Job {
 }
 
 /**
+ * A fresh promise that resolves when `signal` aborts; `detach()` once done with it. (Racing one long-lived pending
+ * promise on every wait instead would keep a reaction per call alive until it settles: memory grows without bound.)
+ */
+function whenAborted(signal: AbortSignal): { promise: Promise<void>; detach: () => void } {
+  let listener!: () => void;
+  const promise = new Promise<void>((resolve) => (listener = resolve));
+  if (signal.aborted) listener();
+  else signal.addEventListener("abort", listener, { once: true });
+  return { promise, detach: () => signal.removeEventListener("abort", listener) };
+}
+
+/**
  * Drains the spool to Firehose: reads records from disk in bounded windows, packs them, sends with bounded concurrency
  * under the pacing limits, acknowledges each record in the spool only once Firehose returned a RecordId for it (or it
  * became a dead letter), resends only failed entries, and never gives up on a record.
@@ -60,13 +72,12 @@ export class Shipper {
   private loop: Promise<void> | undefined;
   private lastLoggedRetry = 0;
   private readonly random: () => number;
-  /** Resolves once reading stops; shared so waits do not pile listeners onto the abort signal. */
-  private readonly readingStopped: Promise<void>;
+  /** Aborted when stop() starts flushing, so a batch waiting out its linger is sent at once. */
+  private readonly flushRequest = new AbortController();
 
   constructor(private readonly d: ShipperDeps) {
     // every in-flight task, the pacer and the dead-letter worker wait on these signals at the same time
     setMaxListeners(1000, this.stopReading.signal, this.abandon.signal);
-    this.readingStopped = new Promise((resolve) => this.stopReading.signal.addEventListener("abort", () => resolve(), { once: true }));
     this.slots = new Slots(d.maxInFlight);
     this.pacer = new Pacer(d.pacing);
     this.random = d.random ?? Math.random;
@@ -101,6 +112,7 @@ export class Shipper {
    */
   async stop(deadlineMs: number): Promise<{ drained: boolean }> {
     this.flushing = true;
+    this.flushRequest.abort();
     const deadline = Date.now() + Math.max(0, deadlineMs);
     let drained = false;
     while (Date.now() < deadline) {
@@ -195,10 +207,15 @@ export class Shipper {
   /** Until new records are committed, reading stops, or `ms` passes. */
   private async waitForData(ms?: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    const waits: Promise<void>[] = [this.d.spool.waitForData(), this.readingStopped];
+    const stopped = whenAborted(this.stopReading.signal);
+    const flush = whenAborted(this.flushRequest.signal);
+    const waits: Promise<void>[] = [this.d.spool.waitForData(), stopped.promise];
+    if (!this.flushing) waits.push(flush.promise);
     if (ms !== undefined) waits.push(new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, ms)))));
     await Promise.race(waits);
     clearTimeout(timer);
+    stopped.detach();
+    flush.detach();
   }
 
   // ------------------------------------------------------------------ delivery
@@ -217,7 +234,9 @@ export class Shipper {
       metrics.batchRecords.observe(pending.length);
       metrics.batchBytes.observe(bytes);
       const started = performance.now();
-      const outcome = await this.d.service.put(pending);
+      const abandoned = whenAborted(abandon);
+      const outcome = await Promise.race([this.d.service.put(pending), abandoned.promise.then(() => undefined)]).finally(abandoned.detach);
+      if (outcome === undefined) return; // shutting down: the records stay unacknowledged in the spool
       metrics.requestSeconds.observe({ outcome: outcome.kind }, (performance.now() - started) / 1000);
 
       if (outcome.kind === "replied") {
@@ -343,7 +362,9 @@ export class Shipper {
       const job = this.s3Queue[0]!;
       try {
         const payload = await this.d.spool.readPayload(job.line);
-        const key = await writer.write(payload, job.reason);
+        const abandoned = whenAborted(abandon);
+        const key = await Promise.race([writer.write(payload, job.reason), abandoned.promise.then(() => undefined)]).finally(abandoned.detach);
+        if (key === undefined) continue; // shutting down: the line stays unacknowledged in the spool
         this.s3Queue.shift();
         this.d.spool.ack([job.line]);
         this.d.metrics.deadLetters.inc({ path: "s3" });

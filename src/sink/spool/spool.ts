@@ -39,6 +39,8 @@ export interface SpoolOptions {
   fsync?: boolean;
   /** Single-writer lock on the directory (heartbeat file); timings for tests. */
   lock?: DirLockOptions;
+  /** How long a failed group commit is reported by brokenReason when no append has succeeded since. Default 10 s. */
+  brokenForMs?: number;
 }
 
 export interface SpoolStats {
@@ -95,7 +97,7 @@ export class Spool {
   /** Set and cleared synchronously with the queue check, so an append never lands in a queue nobody drains. */
   private commitRunning = false;
   private closed = false;
-  private broken: string | undefined;
+  private broken: { message: string; at: number } | undefined;
   /** One shared promise per wait generation, so idle waiters never pile up. */
   private dataSignal: { promise: Promise<void>; resolve: () => void } | undefined;
   private ackTimer: NodeJS.Timeout | undefined;
@@ -140,9 +142,13 @@ export class Spool {
     return this.opts.dir;
   }
 
-  /** Why the last group commit failed (disk full, I/O error), until one succeeds again. Each append still retries. */
+  /**
+   * Why the last group commit failed (disk full, I/O error), until one succeeds again or for brokenForMs at most:
+   * readiness uses it, and a task taken out of rotation gets no appends that could clear it. Each append still retries.
+   */
   get brokenReason(): string | undefined {
-    return this.broken;
+    if (!this.broken || Date.now() - this.broken.at >= (this.opts.brokenForMs ?? 10_000)) return undefined;
+    return this.broken.message;
   }
 
   // ---------------------------------------------------------------- recovery
@@ -364,7 +370,7 @@ export class Spool {
         this.wakeReaders();
       } catch (err) {
         this.queuedBytes -= bytes;
-        this.broken = (err as Error).message;
+        this.broken = { message: (err as Error).message, at: Date.now() };
         const e = new SinkUnavailableError(`could not write the spool in ${this.opts.dir}: ${(err as Error).message}`, {
           cause: err,
         });
@@ -394,8 +400,11 @@ export class Spool {
     if (this.active && this.active.seg.size >= this.segmentBytes) {
       const { seg, fh } = this.active;
       this.active = undefined;
-      await fh.close();
+      // Sealed whatever close() says: its frames are already fsynced, and an unsealed segment would stop the reader.
       seg.sealed = true;
+      await fh.close().catch((err: unknown) => {
+        this.opts.logger.warn("spool: closing a full segment failed; its data was already fsynced", { path: seg.path, error: (err as Error).message });
+      });
       this.wakeReaders();
       this.scheduleMaintenance(() => this.deleteIfDone(seg));
     }

@@ -1,0 +1,73 @@
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { silentLogger } from "../../src/log.js";
+import { Metrics } from "../../src/ops/metrics.js";
+import { DEFAULT_TUNING } from "../../src/sink/firehose/config.js";
+import type { FirehoseService, PutOutcome } from "../../src/sink/firehose/service.js";
+import { Shipper } from "../../src/sink/firehose/shipper.js";
+import { registerProducerMetrics } from "../../src/sink/firehose/sink-metrics.js";
+import type { Spool, SpooledLine } from "../../src/sink/spool/spool.js";
+
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+describe("firehose shipper", () => {
+  test("memory does not grow with the number of batches and waits (no reactions piling up on long-lived promises)", async () => {
+    // A spool that offers one line after each wait, and a Firehose that accepts everything at once.
+    let available = 0;
+    let offset = 0;
+    let waits = 0;
+    const spool = {
+      peek: async (): Promise<SpooledLine | undefined> =>
+        available > 0 ? { segment: 1, start: offset, end: offset + 1, appendedAtMs: 1, payloadBytes: 3, payload: Buffer.from("{}\n") } : undefined,
+      consume: () => {
+        available--;
+        offset++;
+      },
+      waitForData: () => {
+        waits++;
+        return new Promise<void>((resolve) => setImmediate(() => ((available = 1), resolve())));
+      },
+      hasUnread: () => available > 0,
+      ack: () => undefined,
+      stats: () => ({ records: 0, bytes: 0, diskBytes: 0, segments: 0, oldestAppendedAtMs: undefined }),
+    } as unknown as Spool;
+    let puts = 0;
+    const service = {
+      streamName: "test-stream",
+      put: async (records: readonly unknown[]): Promise<PutOutcome> => {
+        puts++;
+        return { kind: "replied", failed: 0, entries: records.map(() => ({ ok: true as const, recordId: "r" })) };
+      },
+    } as unknown as FirehoseService;
+    const shipper = new Shipper({
+      spool,
+      service,
+      deadLetters: undefined,
+      limits: { maxRecordBytes: 1_024_000, maxLinesPerRecord: 1, maxRecordsPerBatch: 1, maxBatchBytes: 4_096_000 },
+      tuning: DEFAULT_TUNING,
+      pacing: { recordsPerSecond: 1e9, bytesPerSecond: 1e12, requestsPerSecond: 1e9 },
+      maxInFlight: 1,
+      lingerMs: 0,
+      logger: silentLogger(),
+      metrics: registerProducerMetrics(new Metrics({ defaults: false }), spool),
+    });
+    const heapAfter = async (n: number) => {
+      while (puts < n) await new Promise((r) => setTimeout(r, 10));
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    shipper.start();
+    try {
+      const before = await heapAfter(5_000);
+      const after = await heapAfter(35_000);
+      const grown = after - before;
+      assert.ok(waits >= 30_000);
+      assert.ok(grown < 8 * 1024 * 1024, `heap grew ${(grown / 1024 / 1024).toFixed(1)} MiB over 30,000 batches`);
+    } finally {
+      await shipper.stop(0);
+    }
+  });
+});
