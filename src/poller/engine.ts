@@ -15,8 +15,11 @@ import type { ProgressSink } from "./progress.js";
 import type { DailyStreamDecl, SnapshotStreamDecl, StreamDecl, WindowStreamDecl } from "./streams.js";
 import { scanWindow, type ScanPage } from "./window-scan.js";
 
-/** Wootric was founded in 2013: a first sync without SYNC_START_DATE reads from here (an empty span costs one request). */
-export const HISTORY_START = Date.UTC(2013, 0, 1) / 1000;
+/**
+ * A first sync without SYNC_START_DATE reads from the epoch: responses and declines can be created with any backdated
+ * created_at (imports of older surveys), and the empty span before the first record costs one request.
+ */
+export const HISTORY_START = 0;
 const DAY = 86_400;
 
 /**
@@ -214,7 +217,9 @@ async function runDailyStream(deps: EngineDeps, decl: DailyStreamDecl, mode: Run
   const { clock, poll } = deps;
   const endSec = Math.floor(clock.now() / 1000) - poll.settleSeconds;
   const today = utcDate(endSec * 1000);
-  const oldestRecomputed = addDays(today, -poll.lookbackDays);
+  // Days are asked for in the account's time zone (up to 12 h behind UTC), so a UTC day that just ended may still be
+  // open there: keep re-reading the last two days whatever LOOKBACK_DAYS says (two, so a daily cron re-reads it too).
+  const oldestRecomputed = addDays(today, -Math.max(2, poll.lookbackDays));
   let doc: StreamStateDoc;
   let first: string;
   let last = today;
@@ -226,6 +231,11 @@ async function runDailyStream(deps: EngineDeps, decl: DailyStreamDecl, mode: Run
     else {
       // No start date: begin where the account's responses begin (known once responses were synced).
       const responses = await StreamStateDoc.load(deps.store, bookmarkKey("responses"), "responses");
+      if (responses.state.cursor === undefined) {
+        // Starting at the lookback now would save a bookmark there and skip the account's history for good.
+        deps.logger.warn("nps_summary waits for the first responses sync: it starts on the day of the first response (or set SYNC_START_DATE)");
+        return { stream: decl.name, records: 0, deadLetters: 0 };
+      }
       start = responses.state.earliest !== undefined ? utcDate(responses.state.earliest * 1000) : oldestRecomputed;
     }
     first = start < oldestRecomputed ? start : oldestRecomputed;

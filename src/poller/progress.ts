@@ -38,7 +38,7 @@ export class ConsoleProgress implements ProgressSink {
   private from = 0;
   private to = 0;
   private cursor = 0;
-  /** Where the data actually starts: a first sync's window opens in 2013, the first page shows the real start. */
+  /** Where the data actually starts: a first sync's window opens at the epoch, the first page shows the real start. */
   private rebased = false;
   private streamStartedAt = 0;
   private records = 0;

@@ -5,6 +5,8 @@ import type { WindowStreamDecl } from "./streams.js";
 
 export const PER_PAGE = 50;
 export const MAX_PAGE = 30;
+/** Reads of a crowded second (more than one page) until one finds no record the previous ones missed. */
+const MAX_SECOND_PASSES = 4;
 
 export interface ScanPage {
   /** Raw records, each delivered once per scan. */
@@ -34,6 +36,8 @@ export interface ScanOptions {
 }
 
 const idOf = (row: Record<string, unknown>) => (row.id === undefined ? JSON.stringify(row) : String(row.id));
+/** A record at one cursor second: the same id at a later second is a newer version and must be delivered again. */
+const versionOf = (decl: WindowStreamDecl, row: Record<string, unknown>) => `${idOf(row)}@${toEpochSeconds(row[decl.cursorField])}`;
 
 /**
  * Reads every record of [from, to) in ascending cursor order without ever moving past a second it has not finished.
@@ -48,13 +52,13 @@ const idOf = (row: Record<string, unknown>) => (row.id === undefined ? JSON.stri
 export async function scanWindow(opts: ScanOptions): Promise<void> {
   const { decl } = opts;
   let cursor = opts.from;
-  /** Ids already delivered whose cursor second is `cursor` (the re-read of [T, to) returns them again). */
+  /** Records (id at second) already delivered whose cursor second is `cursor` (the re-read of [T, to) returns them again). */
   let carried = new Set<string>();
   while (cursor < opts.to) {
     opts.signal?.throwIfAborted();
     const rows = await fetchPage(opts, cursor, opts.to, 1, "asc");
     const seconds = checkOrder(decl, rows, cursor, opts.to);
-    const fresh = (list: Record<string, unknown>[]) => list.filter((r) => !carried.has(idOf(r)));
+    const fresh = (list: Record<string, unknown>[]) => list.filter((r) => !carried.has(versionOf(decl, r)));
     if (rows.length < PER_PAGE) {
       await opts.onPage({ rows: fresh(rows), safe: opts.to });
       return;
@@ -62,7 +66,7 @@ export async function scanWindow(opts: ScanOptions): Promise<void> {
     const last = lastSecond(seconds, decl);
     if (last > cursor) {
       await opts.onPage({ rows: fresh(rows), safe: last });
-      carried = new Set(rows.filter((_, i) => seconds[i] === last).map(idOf));
+      carried = new Set(rows.filter((_, i) => seconds[i] === last).map((r) => versionOf(decl, r)));
       cursor = last;
       continue;
     }
@@ -76,12 +80,20 @@ export async function scanWindow(opts: ScanOptions): Promise<void> {
 async function readWholeSecond(opts: ScanOptions, second: number): Promise<Record<string, unknown>[]> {
   const byId = new Map<string, Record<string, unknown>>();
   let ascending = 0;
-  for (let page = 1; page <= MAX_PAGE; page += 1) {
-    const rows = await fetchPage(opts, second, second + 1, page, "asc");
-    checkOrder(opts.decl, rows, second, second + 1);
-    ascending += rows.length;
-    for (const r of rows) byId.set(idOf(r), r);
-    if (rows.length < PER_PAGE) return [...byId.values()];
+  // Pages are offsets: a record that leaves the second between two pages (an end user updated again) shifts the next
+  // one past the read. Read the second again until a pass finds nothing new (records only leave a past second).
+  for (let pass = 1; ; pass += 1) {
+    const known = byId.size;
+    let reachedEnd = false;
+    for (let page = 1; page <= MAX_PAGE && !reachedEnd; page += 1) {
+      const rows = await fetchPage(opts, second, second + 1, page, "asc");
+      checkOrder(opts.decl, rows, second, second + 1);
+      if (pass === 1) ascending += rows.length;
+      for (const r of rows) byId.set(idOf(r), r);
+      reachedEnd = rows.length < PER_PAGE;
+    }
+    if (!reachedEnd) break;
+    if ((pass > 1 && byId.size === known) || pass === MAX_SECOND_PASSES) return [...byId.values()];
   }
   // Page 30 was full: the list API cannot page further in this order. Read the other end of the second.
   let descending = 0;

@@ -122,7 +122,7 @@ export class Lease {
     }
   }
 
-  /** Renews every third of the TTL in the background until release(). Renewal errors are retried at the next tick. */
+  /** Renews every third of the TTL in the background until release(). Failed renewals are retried every twentieth of the TTL. */
   startAutoRenew(onError: (err: unknown) => void): void {
     const signal = this.stopRenew.signal;
     const loop = async () => {
@@ -138,6 +138,12 @@ export class Lease {
           await this.renew();
         } catch (err) {
           onError(err);
+          // The expiry did not move, so the next sleep above would be zero: pause instead of retrying in a tight loop.
+          try {
+            await this.clock.sleep(this.ttlMs / 20, signal);
+          } catch {
+            return;
+          }
         }
       }
     };

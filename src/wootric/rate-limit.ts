@@ -15,6 +15,8 @@ export const RESET_MARGIN_MS = 250;
 export const MAX_WAIT_MS = 65_000;
 /** No Reset header on a 429: the docs say the client may continue after a minute. */
 export const DEFAULT_429_WAIT_MS = 60_000;
+/** A 429 whose Reset is further in our past than this comes from a server whose clock is behind ours. */
+export const RESET_SKEW_TOLERANCE_MS = 5_000;
 
 export function parseRateLimitHeaders(headers: Headers): RateLimitState | undefined {
   const limit = Number(headers.get("x-rate-limit-limit"));
@@ -48,6 +50,9 @@ export class RateLimitPacer {
   waitAfter429(headers: Headers, nowMs: number): number {
     const reset = Number(headers.get("x-rate-limit-reset"));
     if (!headers.has("x-rate-limit-reset") || !Number.isFinite(reset) || reset <= 0) return DEFAULT_429_WAIT_MS;
+    // The server still refuses although its reset is long past by our clock: our clock is ahead of Wootric's, so
+    // its Reset cannot be trusted against ours; waiting 250 ms would spend every retry within seconds.
+    if (reset * 1000 + RESET_SKEW_TOLERANCE_MS < nowMs) return DEFAULT_429_WAIT_MS;
     return clampWait(reset * 1000 - nowMs + RESET_MARGIN_MS);
   }
 

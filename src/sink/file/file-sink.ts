@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir } from "node:fs/promises";
+import { mkdirDurable } from "./fs-util.js";
 import { join } from "node:path";
 import type { Config } from "../../config.js";
 import type { Logger } from "../../log.js";
@@ -174,7 +174,7 @@ export class FileSink implements Sink {
 
   private async openWriter(key: string): Promise<GzipFileWriter> {
     const dir = join(this.settings.dataDir, key);
-    await mkdir(dir, { recursive: true });
+    await mkdirDurable(dir);
     const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
     const name = `part-${stamp}-${process.pid}-${this.runId}-${String(++this.seq).padStart(6, "0")}.json.gz`;
     const writer = await GzipFileWriter.create(join(dir, name));
@@ -226,7 +226,7 @@ async function recoverQuietly(openPath: string, logger: Logger): Promise<void> {
 
 export async function openFileSink(deps: { settings: FileSinkSettings; logger: Logger; metrics: Metrics }): Promise<Sink> {
   const { settings, logger, metrics } = deps;
-  await mkdir(settings.dataDir, { recursive: true });
+  await mkdirDurable(settings.dataDir);
   const lock = await lockDirectory({ dir: settings.dataDir, lockFile: ".file-sink.lock", variable: "DATA_DIR" });
   const recovered = await recoverOpenFiles(settings.dataDir);
   for (const r of recovered) logger.warn("finalised a file left open by an earlier run", { path: r.path, lines: r.lines });
