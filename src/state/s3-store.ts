@@ -45,8 +45,12 @@ export class S3StateStore implements StateStore {
       if (!out.ETag) throw new Error(`S3 returned no ETag for ${this.objectKey(key)}`);
       return out.ETag;
     } catch (err) {
-      if (isConditionFailure(err)) throw new StateConflictError(key, `S3 ${(err as S3ServiceException).name}`);
-      throw err;
+      if (!isConditionFailure(err)) throw err;
+      // The SDK retries a PutObject whose answer was lost (timeout, reset); if the first attempt had landed, the
+      // retry fails its own condition. The object then holds exactly our body: that is our write, not a conflict.
+      const current = await this.read(key);
+      if (current !== undefined && current.body === body) return current.version;
+      throw new StateConflictError(key, `S3 ${(err as S3ServiceException).name}`);
     }
   }
 

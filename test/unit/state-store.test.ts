@@ -6,6 +6,9 @@ import { after, describe, test } from "node:test";
 import { stateStoreContract } from "../helpers/state-contract.js";
 import { DirStateStore } from "../../src/state/dir-store.js";
 import { StateConflictError } from "../../src/state/store.js";
+import { S3StateStore } from "../../src/state/s3-store.js";
+import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import { mockClient } from "aws-sdk-client-mock";
 import { CorruptStateError, StreamStateDoc } from "../../src/state/stream-state.js";
 
 const dirs: string[] = [];
@@ -47,5 +50,29 @@ describe("stream state documents", () => {
   test("keys cannot escape the state directory", async () => {
     const store = new DirStateStore(tempDir());
     await assert.rejects(store.write("../evil.json", "{}", { ifAbsent: true }), /invalid state key/);
+  });
+});
+
+describe("S3 state store: a conditional write retried after it landed", () => {
+  const precondition = () =>
+    new S3ServiceException({ name: "PreconditionFailed", $fault: "client", $metadata: { httpStatusCode: 412 }, message: "At least one of the pre-conditions you specified did not hold" });
+  const stored = (body: string) => ({ Body: { transformToString: async () => body } as never, ETag: '"v2"' });
+
+  test("412 while the object holds exactly our body is our own earlier attempt: success, its version returned", async () => {
+    const s3 = mockClient(S3Client);
+    s3.on(PutObjectCommand).rejects(precondition());
+    s3.on(GetObjectCommand).resolves(stored('{"holder":"me"}'));
+    const store = new S3StateStore(new S3Client({ region: "us-east-1" }), "bucket", "state");
+    assert.equal(await store.write("lease.json", '{"holder":"me"}', { ifVersion: '"v1"' }), '"v2"');
+    s3.restore();
+  });
+
+  test("412 while the object holds another writer's body is a conflict", async () => {
+    const s3 = mockClient(S3Client);
+    s3.on(PutObjectCommand).rejects(precondition());
+    s3.on(GetObjectCommand).resolves(stored('{"holder":"someone else"}'));
+    const store = new S3StateStore(new S3Client({ region: "us-east-1" }), "bucket", "state");
+    await assert.rejects(store.write("lease.json", '{"holder":"me"}', { ifAbsent: true }), StateConflictError);
+    s3.restore();
   });
 });
