@@ -70,4 +70,53 @@ describe("firehose shipper", () => {
       await shipper.stop(0);
     }
   });
+  test("a spool read error in the middle of a batch sends the lines already taken instead of stranding them", async () => {
+    // Three lines readable, then the disk fails on the fourth read (once).
+    let offset = 0;
+    let failed = false;
+    const spool = {
+      peek: async (): Promise<SpooledLine | undefined> => {
+        if (offset === 3 && !failed) {
+          failed = true;
+          throw new Error("EIO: i/o error, read");
+        }
+        return offset < 3 ? { segment: 1, start: offset, end: offset + 1, appendedAtMs: 1, payloadBytes: 3, payload: Buffer.from("{}\n") } : undefined;
+      },
+      consume: () => {
+        offset++;
+      },
+      waitForData: () => new Promise<void>((resolve) => setTimeout(resolve, 20)),
+      hasUnread: () => offset < 3,
+      ack: () => undefined,
+      stats: () => ({ records: 0, bytes: 0, diskBytes: 0, segments: 0, oldestAppendedAtMs: undefined }),
+    } as unknown as Spool;
+    const sent: number[] = [];
+    const service = {
+      streamName: "test-stream",
+      put: async (records: readonly unknown[]): Promise<PutOutcome> => {
+        sent.push(records.length);
+        return { kind: "replied", failed: 0, entries: records.map(() => ({ ok: true as const, recordId: "r" })) };
+      },
+    } as unknown as FirehoseService;
+    const shipper = new Shipper({
+      spool,
+      service,
+      deadLetters: undefined,
+      limits: { maxRecordBytes: 1_024_000, maxLinesPerRecord: 1, maxRecordsPerBatch: 500, maxBatchBytes: 4_096_000 },
+      tuning: DEFAULT_TUNING,
+      pacing: { recordsPerSecond: 1e9, bytesPerSecond: 1e12, requestsPerSecond: 1e9 },
+      maxInFlight: 1,
+      lingerMs: 60_000,
+      logger: silentLogger(),
+      metrics: registerProducerMetrics(new Metrics({ defaults: false }), spool),
+    });
+    shipper.start();
+    try {
+      const deadline = Date.now() + 5_000;
+      while (sent.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(sent, [3], "the three lines read before the error went out in one batch");
+    } finally {
+      await shipper.stop(0);
+    }
+  });
 });

@@ -177,7 +177,14 @@ export class Shipper {
     let sendAt: number | undefined;
     for (;;) {
       if (signal.aborted) return undefined;
-      const line = await this.d.spool.peek(this.d.limits.maxRecordBytes);
+      let line: Awaited<ReturnType<Spool["peek"]>>;
+      try {
+        line = await this.d.spool.peek(this.d.limits.maxRecordBytes);
+      } catch (err) {
+        // Lines already taken into the batch are consumed from the reader: send them rather than strand them.
+        if (builder.isEmpty) throw err;
+        break;
+      }
       if (line) {
         if (!line.payload) {
           this.d.spool.consume();
