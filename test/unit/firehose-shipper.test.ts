@@ -13,6 +13,22 @@ import type { Spool, SpooledLine } from "../../src/sink/spool/spool.js";
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 
+/** One line per Firehose record, no pacing, one call in flight: only batching and the spool's behaviour matter. */
+function makeShipper(spool: Spool, service: FirehoseService, opts: { maxRecordsPerBatch: number; lingerMs: number }): Shipper {
+  return new Shipper({
+    spool,
+    service,
+    deadLetters: undefined,
+    limits: { maxRecordBytes: 1_024_000, maxLinesPerRecord: 1, maxRecordsPerBatch: opts.maxRecordsPerBatch, maxBatchBytes: 4_096_000 },
+    tuning: DEFAULT_TUNING,
+    pacing: { recordsPerSecond: 1e9, bytesPerSecond: 1e12, requestsPerSecond: 1e9 },
+    maxInFlight: 1,
+    lingerMs: opts.lingerMs,
+    logger: silentLogger(),
+    metrics: registerProducerMetrics(new Metrics({ defaults: false }), spool),
+  });
+}
+
 describe("firehose shipper", () => {
   test("memory does not grow with the number of batches and waits (no reactions piling up on long-lived promises)", async () => {
     // A spool that offers one line after each wait, and a Firehose that accepts everything at once.
@@ -42,18 +58,7 @@ describe("firehose shipper", () => {
         return { kind: "replied", failed: 0, entries: records.map(() => ({ ok: true as const, recordId: "r" })) };
       },
     } as unknown as FirehoseService;
-    const shipper = new Shipper({
-      spool,
-      service,
-      deadLetters: undefined,
-      limits: { maxRecordBytes: 1_024_000, maxLinesPerRecord: 1, maxRecordsPerBatch: 1, maxBatchBytes: 4_096_000 },
-      tuning: DEFAULT_TUNING,
-      pacing: { recordsPerSecond: 1e9, bytesPerSecond: 1e12, requestsPerSecond: 1e9 },
-      maxInFlight: 1,
-      lingerMs: 0,
-      logger: silentLogger(),
-      metrics: registerProducerMetrics(new Metrics({ defaults: false }), spool),
-    });
+    const shipper = makeShipper(spool, service, { maxRecordsPerBatch: 1, lingerMs: 0 });
     const heapAfter = async (n: number) => {
       while (puts < n) await new Promise((r) => setTimeout(r, 10));
       gc();
@@ -98,18 +103,7 @@ describe("firehose shipper", () => {
         return { kind: "replied", failed: 0, entries: records.map(() => ({ ok: true as const, recordId: "r" })) };
       },
     } as unknown as FirehoseService;
-    const shipper = new Shipper({
-      spool,
-      service,
-      deadLetters: undefined,
-      limits: { maxRecordBytes: 1_024_000, maxLinesPerRecord: 1, maxRecordsPerBatch: 500, maxBatchBytes: 4_096_000 },
-      tuning: DEFAULT_TUNING,
-      pacing: { recordsPerSecond: 1e9, bytesPerSecond: 1e12, requestsPerSecond: 1e9 },
-      maxInFlight: 1,
-      lingerMs: 60_000,
-      logger: silentLogger(),
-      metrics: registerProducerMetrics(new Metrics({ defaults: false }), spool),
-    });
+    const shipper = makeShipper(spool, service, { maxRecordsPerBatch: 500, lingerMs: 60_000 });
     shipper.start();
     try {
       const deadline = Date.now() + 5_000;
