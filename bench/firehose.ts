@@ -82,23 +82,11 @@ async function billing(latencyMs: number): Promise<string[]> {
   const ideal = Math.ceil(totalBytes / 5120);
 
   // ours: the real sink (spool + packer + shipper) over HTTP to the stub
-  const stub = await startFirehoseStub({ streamName: STREAM, keepData: false });
-  stub.setLatency(latencyMs);
-  const dir = await mkdtemp(join(tmpdir(), "bench-fh-"));
-  const client = new FirehoseClient({ region: "us-east-1", endpoint: stub.endpoint, credentials: { accessKeyId: "x", secretAccessKey: "y" }, maxAttempts: 1 });
-  const sink = await openFirehoseSink({
-    settings: {
-      kind: "firehose", streamName: STREAM, spoolDir: dir, spoolMaxBytes: 1024 ** 3, deadLetter: undefined, lingerMs: 200,
-      maxRecordsPerSecond: 80_000, maxBytesPerSecond: 4 * 1024 * 1024, maxRequestsPerSecond: 1600, maxInFlight: 4,
-    },
-    logger: silentLogger(), metrics: new Metrics({ defaults: false }), firehose: client,
-  });
+  const { stub, sink, cleanup } = await openInProcessSink(latencyMs, "bench-fh-");
   for (let i = 0; i < n; i += 50) await sink.write(envs.slice(i, i + 50));
   await sink.close(60_000);
   const ours = { ...stub.stats };
-  await stub.close();
-  client.destroy();
-  await rm(dir, { recursive: true, force: true });
+  await cleanup();
 
   // naive: one Firehose record per event, 500 records per call
   const stub2 = await startFirehoseStub({ streamName: STREAM, keepData: false });
@@ -329,11 +317,11 @@ async function steady(rate: number, seconds: number, latencyMs: number): Promise
   ];
 }
 
-/** sink.write latency alone (spool append + group-commit fdatasync), no HTTP: what the spool adds to an ack. */
-async function sinkOnly(rate: number, seconds: number, latencyMs: number): Promise<string[]> {
+/** The real Firehose sink (spool + packer + shipper) in this process, over HTTP to a fresh stub. */
+async function openInProcessSink(latencyMs: number, dirPrefix: string) {
   const stub = await startFirehoseStub({ streamName: STREAM, keepData: false });
   stub.setLatency(latencyMs);
-  const dir = await mkdtemp(join(tmpdir(), "bench-fh-sink-"));
+  const dir = await mkdtemp(join(tmpdir(), dirPrefix));
   const client = new FirehoseClient({ region: "us-east-1", endpoint: stub.endpoint, credentials: { accessKeyId: "x", secretAccessKey: "y" }, maxAttempts: 1 });
   const sink = await openFirehoseSink({
     settings: {
@@ -342,6 +330,17 @@ async function sinkOnly(rate: number, seconds: number, latencyMs: number): Promi
     },
     logger: silentLogger(), metrics: new Metrics({ defaults: false }), firehose: client,
   });
+  const cleanup = async () => {
+    await stub.close();
+    client.destroy();
+    await rm(dir, { recursive: true, force: true });
+  };
+  return { stub, sink, cleanup };
+}
+
+/** sink.write latency alone (spool append + group-commit fdatasync), no HTTP: what the spool adds to an ack. */
+async function sinkOnly(rate: number, seconds: number, latencyMs: number): Promise<string[]> {
+  const { stub, sink, cleanup } = await openInProcessSink(latencyMs, "bench-fh-sink-");
   const envs = Array.from({ length: 1000 }, (_, i) => envelopeFor(i + 1));
   const lat: number[] = [];
   const pending: Promise<void>[] = [];
@@ -358,9 +357,7 @@ async function sinkOnly(rate: number, seconds: number, latencyMs: number): Promi
   }
   await Promise.all(pending);
   await sink.close(30_000);
-  await stub.close();
-  client.destroy();
-  await rm(dir, { recursive: true, force: true });
+  await cleanup();
   const sorted = lat.sort((a, b) => a - b);
   return [
     `Spool alone (in-process \`sink.write\` of one envelope at ${rate}/s for ${seconds} s, no HTTP): ack p50 ${fmt(percentile(sorted, 50), 2)} ms, p99 ${fmt(percentile(sorted, 99), 2)} ms over ${sorted.length} writes.`,
