@@ -17,7 +17,12 @@ export interface LoadResult {
  * A closed-loop loopback load generator: `concurrency` workers each keep one request in flight over a keep-alive
  * connection for `durationMs`, cycling through `requests`.
  */
-export async function runLoad(opts: { url: string; requests: LoadRequest[]; concurrency: number; durationMs: number }): Promise<LoadResult> {
+export async function runLoad(opts: {
+  url: string;
+  requests: LoadRequest[];
+  concurrency: number;
+  durationMs: number;
+}): Promise<LoadResult> {
   const target = new URL(opts.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency });
   const latencies: number[] = [];
@@ -30,7 +35,14 @@ export async function runLoad(opts: { url: string; requests: LoadRequest[]; conc
   const once = (req: LoadRequest) =>
     new Promise<number>((resolve) => {
       const r = http.request(
-        { host: target.hostname, port: target.port, path: target.pathname, method: "POST", agent, headers: { ...req.headers, "content-length": String(req.body.length) } },
+        {
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: "POST",
+          agent,
+          headers: { ...req.headers, "content-length": String(req.body.length) },
+        },
         (res) => {
           res.resume();
           res.on("end", () => resolve(res.statusCode ?? 0));

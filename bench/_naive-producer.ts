@@ -28,7 +28,9 @@ async function flush(): Promise<void> {
         bytes += b.length;
       }
       try {
-        const out = await client.send(new PutRecordBatchCommand({ DeliveryStreamName: stream, Records: batch.map((Data) => ({ Data })) }));
+        const out = await client.send(
+          new PutRecordBatchCommand({ DeliveryStreamName: stream, Records: batch.map((Data) => ({ Data })) }),
+        );
         const failed = batch.filter((_, i) => !out.RequestResponses?.[i]?.RecordId);
         queue.unshift(...failed);
         if (failed.length > 0) await new Promise((r) => setTimeout(r, 100));

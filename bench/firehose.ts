@@ -10,20 +10,21 @@
  *             p50/p99, calls and billed units per 10,000 records.
  * 3. outage:  the same load while the stub answers 500 for 30 s → peak RSS, acks during the outage, catch-up time.
  */
-import http from "node:http";
-import { spawn, type ChildProcess } from "node:child_process";
+
+import { type ChildProcess, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir, cpus, loadavg } from "node:os";
+import http from "node:http";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
 import { silentLogger } from "../src/log.js";
 import { Metrics } from "../src/ops/metrics.js";
-import { makeEnvelope, serializeEnvelope, type Envelope } from "../src/records/envelope.js";
+import { type Envelope, makeEnvelope, serializeEnvelope } from "../src/records/envelope.js";
 import { openFirehoseSink } from "../src/sink/firehose/firehose-sink.js";
-import { startFirehoseStub, stubEnv, type FirehoseStub } from "../test/helpers/firehose-stub.js";
+import { type FirehoseStub, startFirehoseStub, stubEnv } from "../test/helpers/firehose-stub.js";
 import { freePort } from "../test/helpers/moto.js";
 import { percentile } from "./_load.js";
 
@@ -50,7 +51,11 @@ function webhookBody(id: number): Buffer {
         ip_address: "203.0.113.7",
         origin_url: "https://app.example.com/settings/billing",
         end_user_id: 400_000 + id,
-        end_user_properties: { pricing_plan: ["Pro", "Enterprise", "Free"][id % 3], seats_amount: id % 50, region: "eu-west" },
+        end_user_properties: {
+          pricing_plan: ["Pro", "Enterprise", "Free"][id % 3],
+          seats_amount: id % 50,
+          region: "eu-west",
+        },
         survey_id: 77_000 + id,
         created_at: "2024-03-05T10:15:02.558-08:00",
         updated_at: "2024-03-05T10:15:31.004-08:00",
@@ -91,9 +96,19 @@ async function billing(latencyMs: number): Promise<string[]> {
   // naive: one Firehose record per event, 500 records per call
   const stub2 = await startFirehoseStub({ streamName: STREAM, keepData: false });
   stub2.setLatency(latencyMs);
-  const client2 = new FirehoseClient({ region: "us-east-1", endpoint: stub2.endpoint, credentials: { accessKeyId: "x", secretAccessKey: "y" }, maxAttempts: 1 });
+  const client2 = new FirehoseClient({
+    region: "us-east-1",
+    endpoint: stub2.endpoint,
+    credentials: { accessKeyId: "x", secretAccessKey: "y" },
+    maxAttempts: 1,
+  });
   for (let i = 0; i < n; i += 500) {
-    await client2.send(new PutRecordBatchCommand({ DeliveryStreamName: STREAM, Records: lines.slice(i, i + 500).map((Data) => ({ Data })) }));
+    await client2.send(
+      new PutRecordBatchCommand({
+        DeliveryStreamName: STREAM,
+        Records: lines.slice(i, i + 500).map((Data) => ({ Data })),
+      }),
+    );
   }
   const naive = { ...stub2.stats };
   await stub2.close();
@@ -125,9 +140,17 @@ async function spawnOurs(stub: FirehoseStub, dir: string): Promise<Proc> {
   const port = await freePort();
   const child = spawn(process.execPath, [CLI, "serve"], {
     env: {
-      PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...stubEnv(stub),
-      PORT: String(port), HOST: "127.0.0.1", LOG_FORMAT: "json", LOG_LEVEL: "error",
-      FIREHOSE_STREAM_NAME: STREAM, SPOOL_DIR: join(dir, "spool"), DATA_DIR: dir, WOOTRIC_WEBHOOK_SECRET: SECRET,
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      ...stubEnv(stub),
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      LOG_FORMAT: "json",
+      LOG_LEVEL: "error",
+      FIREHOSE_STREAM_NAME: STREAM,
+      SPOOL_DIR: join(dir, "spool"),
+      DATA_DIR: dir,
+      WOOTRIC_WEBHOOK_SECRET: SECRET,
       // us-east-1-sized quota at 80 %: 1,000 req/s of ~1.1 KB lines is ~1.1 MB/s, above the 800 KiB/s default
       FIREHOSE_MAX_BYTES_PER_SECOND: String(4 * 1024 * 1024),
       FIREHOSE_LINGER_MS: "200",
@@ -140,7 +163,13 @@ async function spawnOurs(stub: FirehoseStub, dir: string): Promise<Proc> {
 async function spawnNaive(stub: FirehoseStub): Promise<Proc> {
   const port = await freePort();
   const child = spawn(process.execPath, ["--import", "tsx", NAIVE], {
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...stubEnv(stub), PORT: String(port), FIREHOSE_STREAM_NAME: STREAM },
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      ...stubEnv(stub),
+      PORT: String(port),
+      FIREHOSE_STREAM_NAME: STREAM,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   return waitListening(child, port, "/");
@@ -162,7 +191,9 @@ async function waitListening(child: ChildProcess, port: number, path: string): P
     }
   }
   return {
-    child, port, output: () => out,
+    child,
+    port,
+    output: () => out,
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));
@@ -226,8 +257,18 @@ async function openLoop(
     const t0 = performance.now();
     const p = new Promise<void>((resolve) => {
       const r = http.request(
-        { host: "127.0.0.1", port, path: "/webhooks/wootric", method: "POST", agent,
-          headers: { "content-type": "application/json", "x-wootric-signature": sig, "content-length": String(body.length) } },
+        {
+          host: "127.0.0.1",
+          port,
+          path: "/webhooks/wootric",
+          method: "POST",
+          agent,
+          headers: {
+            "content-type": "application/json",
+            "x-wootric-signature": sig,
+            "content-length": String(body.length),
+          },
+        },
         (resp) => {
           resp.resume();
           resp.on("end", () => {
@@ -287,13 +328,15 @@ async function steady(rate: number, seconds: number, latencyMs: number): Promise
     const dir = await mkdtemp(join(tmpdir(), "bench-fh-steady-"));
     const proc = kind === "ours" ? await spawnOurs(stub, dir) : await spawnNaive(stub);
     const warm = await openLoop(proc.port, rate, 2000, 1); // warm-up
-    for (let i = 0; i < 300 && stub.stats.acceptedLines < warm.ok; i++) await new Promise((res) => setTimeout(res, 100));
+    for (let i = 0; i < 300 && stub.stats.acceptedLines < warm.ok; i++)
+      await new Promise((res) => setTimeout(res, 100));
     const before = { ...stub.stats };
     const cpuBefore = cpuMs(proc.child.pid!);
     const r = await openLoop(proc.port, rate, seconds * 1000, 1_000_000);
     const cpuPerRequest = (cpuMs(proc.child.pid!) - cpuBefore) / Math.max(1, r.sent);
     const deadline = Date.now() + 30_000;
-    while (stub.stats.acceptedLines - before.acceptedLines < r.ok && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    while (stub.stats.acceptedLines - before.acceptedLines < r.ok && Date.now() < deadline)
+      await new Promise((res) => setTimeout(res, 100));
     const lines = stub.stats.acceptedLines - before.acceptedLines;
     const calls = stub.stats.calls - before.calls;
     const billed = stub.stats.billedUnits - before.billedUnits;
@@ -322,13 +365,28 @@ async function openInProcessSink(latencyMs: number, dirPrefix: string) {
   const stub = await startFirehoseStub({ streamName: STREAM, keepData: false });
   stub.setLatency(latencyMs);
   const dir = await mkdtemp(join(tmpdir(), dirPrefix));
-  const client = new FirehoseClient({ region: "us-east-1", endpoint: stub.endpoint, credentials: { accessKeyId: "x", secretAccessKey: "y" }, maxAttempts: 1 });
+  const client = new FirehoseClient({
+    region: "us-east-1",
+    endpoint: stub.endpoint,
+    credentials: { accessKeyId: "x", secretAccessKey: "y" },
+    maxAttempts: 1,
+  });
   const sink = await openFirehoseSink({
     settings: {
-      kind: "firehose", streamName: STREAM, spoolDir: dir, spoolMaxBytes: 1024 ** 3, deadLetter: undefined, lingerMs: 200,
-      maxRecordsPerSecond: 80_000, maxBytesPerSecond: 4 * 1024 * 1024, maxRequestsPerSecond: 1600, maxInFlight: 4,
+      kind: "firehose",
+      streamName: STREAM,
+      spoolDir: dir,
+      spoolMaxBytes: 1024 ** 3,
+      deadLetter: undefined,
+      lingerMs: 200,
+      maxRecordsPerSecond: 80_000,
+      maxBytesPerSecond: 4 * 1024 * 1024,
+      maxRequestsPerSecond: 1600,
+      maxInFlight: 4,
     },
-    logger: silentLogger(), metrics: new Metrics({ defaults: false }), firehose: client,
+    logger: silentLogger(),
+    metrics: new Metrics({ defaults: false }),
+    firehose: client,
   });
   const cleanup = async () => {
     await stub.close();
@@ -340,7 +398,7 @@ async function openInProcessSink(latencyMs: number, dirPrefix: string) {
 
 /** sink.write latency alone (spool append + group-commit fdatasync), no HTTP: what the spool adds to an ack. */
 async function sinkOnly(rate: number, seconds: number, latencyMs: number): Promise<string[]> {
-  const { stub, sink, cleanup } = await openInProcessSink(latencyMs, "bench-fh-sink-");
+  const { sink, cleanup } = await openInProcessSink(latencyMs, "bench-fh-sink-");
   const envs = Array.from({ length: 1000 }, (_, i) => envelopeFor(i + 1));
   const lat: number[] = [];
   const pending: Promise<void>[] = [];
@@ -376,7 +434,8 @@ async function outage(rate: number, outageSeconds: number, latencyMs: number): P
     const proc = kind === "ours" ? await spawnOurs(stub, dir) : await spawnNaive(stub);
     const pid = proc.child.pid!;
     const warm = await openLoop(proc.port, rate, 3000, 1);
-    for (let i = 0; i < 300 && stub.stats.acceptedLines < warm.ok; i++) await new Promise((res) => setTimeout(res, 100));
+    for (let i = 0; i < 300 && stub.stats.acceptedLines < warm.ok; i++)
+      await new Promise((res) => setTimeout(res, 100));
     const baseline = rssBytes(pid).rss;
     let peak = baseline;
     let phase: "pre" | "down" | "post" = "pre";
@@ -394,19 +453,27 @@ async function outage(rate: number, outageSeconds: number, latencyMs: number): P
     }, 100);
     const before = { ...stub.stats };
     const pre = 3000;
-    const r = await openLoop(proc.port, rate, pre + outageSeconds * 1000 + 5000, 1_000_000, (t) => {
-      if (phase === "pre" && t >= pre) {
-        phase = "down";
-        stub.setMode({ kind: "unavailable" });
-      } else if (phase === "down" && t >= pre + outageSeconds * 1000) {
-        phase = "post";
-        stub.setMode({ kind: "ok" });
-      }
-    }, () => phase);
+    const r = await openLoop(
+      proc.port,
+      rate,
+      pre + outageSeconds * 1000 + 5000,
+      1_000_000,
+      (t) => {
+        if (phase === "pre" && t >= pre) {
+          phase = "down";
+          stub.setMode({ kind: "unavailable" });
+        } else if (phase === "down" && t >= pre + outageSeconds * 1000) {
+          phase = "post";
+          stub.setMode({ kind: "ok" });
+        }
+      },
+      () => phase,
+    );
     const down = r.byPhase.down ?? { ok: 0, sent: 0 };
     const recoverStart = Date.now();
     const deadline = Date.now() + 120_000;
-    while (stub.stats.acceptedLines - before.acceptedLines < r.ok && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    while (stub.stats.acceptedLines - before.acceptedLines < r.ok && Date.now() < deadline)
+      await new Promise((res) => setTimeout(res, 100));
     const catchUp = (Date.now() - recoverStart) / 1000;
     clearInterval(sampler);
     const hwm = rssBytes(pid).hwm;
@@ -416,7 +483,13 @@ async function outage(rate: number, outageSeconds: number, latencyMs: number): P
     await stub.close();
     await rm(dir, { recursive: true, force: true });
     rows.push(
-      `| ${kind === "ours" ? "**this project**" : "naive (in memory)"} | ${mib(baseline)} | ${thirds.map(mib).join(" → ")} | ${mib(Math.max(peak, hwm))} | ${down.ok}/${down.sent}${r.failed ? ` (failures: ${Object.entries(r.failures).map(([k, v]) => `${k}×${v}`).join(", ")})` : ""} | ${r.ok}/${r.sent} | ${fmt(catchUp, 1)} | ${delivered >= r.ok ? "all" : `${delivered} of ${r.ok}`}${kind === "ours" ? ` (spool left: ${spoolAfter})` : ""} | ${kind === "ours" ? "kept in the spool (fsynced)" : "lost (memory only)"} |`,
+      `| ${kind === "ours" ? "**this project**" : "naive (in memory)"} | ${mib(baseline)} | ${thirds.map(mib).join(" → ")} | ${mib(Math.max(peak, hwm))} | ${down.ok}/${down.sent}${
+        r.failed
+          ? ` (failures: ${Object.entries(r.failures)
+              .map(([k, v]) => `${k}×${v}`)
+              .join(", ")})`
+          : ""
+      } | ${r.ok}/${r.sent} | ${fmt(catchUp, 1)} | ${delivered >= r.ok ? "all" : `${delivered} of ${r.ok}`}${kind === "ours" ? ` (spool left: ${spoolAfter})` : ""} | ${kind === "ours" ? "kept in the spool (fsynced)" : "lost (memory only)"} |`,
     );
   }
   return [
@@ -435,7 +508,9 @@ export async function run(args: string[]): Promise<void> {
   const rate = arg(args, "rate", 1000);
   const latencyMs = arg(args, "firehose-latency-ms", 20);
   const out: string[] = [
-    `## Firehose producer (\`npm run bench -- firehose\`), ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}, load average at start ${loadavg().map((l) => l.toFixed(1)).join(" / ")}`,
+    `## Firehose producer (\`npm run bench -- firehose\`), ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}, load average at start ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" / ")}`,
     "",
   ];
   const onlyIdx = args.indexOf("--only");

@@ -11,7 +11,7 @@
  * the waits are compressed: our own processing and loopback latency are stretched by the same factor when
  * measured in clock time, so the time ratio reported is an upper bound on the real overhead.
  */
-import { rmSync, mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadConfig } from "../src/config.js";
@@ -76,9 +76,13 @@ export async function run(args: string[]): Promise<void> {
     lines.push(s);
     process.stdout.write(`${s}\n`);
   };
-  out(`poller backfill benchmark: ${records} responses, rate limit ${limit}/min, clock ×${scale} (1 wall s = ${scale} API s)`);
+  out(
+    `poller backfill benchmark: ${records} responses, rate limit ${limit}/min, clock ×${scale} (1 wall s = ${scale} API s)`,
+  );
   out("");
-  out("| dataset | requests | minimum (records/50) | request ratio | API time (clock) | rate-limit bound | time ratio | 429s | wall s |");
+  out(
+    "| dataset | requests | minimum (records/50) | request ratio | API time (clock) | rate-limit bound | time ratio | 429s | wall s |",
+  );
   out("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const scenario of scenarios) {
     const start = Date.UTC(2026, 10, 27, 12, 0, 0);
@@ -87,7 +91,13 @@ export async function run(args: string[]): Promise<void> {
     const dir = mkdtempSync(path.join(tmpdir(), "wf-bench-poller-"));
     try {
       scenario.seed(fake, records, Math.floor(start / 1000));
-      const config = loadConfig({ ...fake.env(), STATE_URL: dir, DATA_DIR: dir, SYNC_SETTLE_SECONDS: "5", LEASE_TTL_SECONDS: "86400" });
+      const config = loadConfig({
+        ...fake.env(),
+        STATE_URL: dir,
+        DATA_DIR: dir,
+        SYNC_SETTLE_SECONDS: "5",
+        LEASE_TTL_SECONDS: "86400",
+      });
       const metrics = new Metrics({ defaults: false });
       const logger = silentLogger();
       const client = makeClient({ config, logger, metrics, clock });

@@ -75,7 +75,12 @@ function dockerignorePatterns() {
 
 function ignored(path, patterns) {
   const top = path.replace(/^\.\//, "").split("/")[0];
-  return patterns.some((p) => p === top || p === path || (p.includes("*") && new RegExp(`^${p.replace(/\./g, "\\.").replace(/\*/g, ".*")}$`).test(top)));
+  return patterns.some(
+    (p) =>
+      p === top ||
+      p === path ||
+      (p.includes("*") && new RegExp(`^${p.replace(/\./g, "\\.").replace(/\*/g, ".*")}$`).test(top)),
+  );
 }
 
 function freePort() {
@@ -122,7 +127,8 @@ for (const { op, rest } of build.steps) {
     const dest = parts.pop();
     for (const src of parts) {
       if (ignored(src, patterns)) fail(`COPY ${src} is excluded by .dockerignore`);
-      const target = dest.endsWith("/") || parts.length > 1 ? join(buildDir, dest, src.split("/").pop()) : join(buildDir, dest);
+      const target =
+        dest.endsWith("/") || parts.length > 1 ? join(buildDir, dest, src.split("/").pop()) : join(buildDir, dest);
       cpSync(join(root, src), target, { recursive: true });
     }
     log(`COPY ${rest}`);
@@ -212,7 +218,10 @@ for (;;) {
 }
 log("/healthz answers 200");
 
-const hc = spawnSync(healthcheck[0] === "node" ? process.execPath : healthcheck[0], healthcheck.slice(1), { env: runEnv, timeout: 5000 });
+const hc = spawnSync(healthcheck[0] === "node" ? process.execPath : healthcheck[0], healthcheck.slice(1), {
+  env: runEnv,
+  timeout: 5000,
+});
 if (hc.status !== 0) fail(`HEALTHCHECK command exited ${hc.status}: ${hc.stderr}`);
 log("HEALTHCHECK command exits 0");
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
-import { ConfigError, loadConfig } from "./config.js";
-import { createLogger } from "./log.js";
 import { runDoctor } from "./commands/doctor.js";
 import { startService } from "./commands/serve.js";
 import { runBackfillCommand, runSyncCommand } from "./commands/sync.js";
+import { ConfigError, loadConfig } from "./config.js";
+import { createLogger } from "./log.js";
 import { onShutdownSignal } from "./ops/shutdown.js";
 
 const USAGE = `wootric-firehose: moves Wootric (InMoment) survey data into Amazon S3 through Kinesis Data Firehose.

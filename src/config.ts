@@ -121,9 +121,7 @@ export type StateLocation = { kind: "s3"; bucket: string; prefix: string } | { k
 export interface Config {
   http: { port: number; host: string; maxBodyBytes: number };
   webhook: { secrets: string[]; allowUnsigned: boolean };
-  wootric:
-    | { clientId: string; clientSecret: string; baseUrl: string }
-    | undefined;
+  wootric: { clientId: string; clientSecret: string; baseUrl: string } | undefined;
   poll: {
     cron: string;
     startDate: string | undefined;
@@ -229,7 +227,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   let deadLetter: { bucket: string; prefix: string } | undefined;
   if (e.DEAD_LETTER_URL !== undefined) {
     deadLetter = parseS3Url(e.DEAD_LETTER_URL);
-    if (!deadLetter) problems.push("DEAD_LETTER_URL must look like s3://bucket/prefix (where oversize records are kept)");
+    if (!deadLetter)
+      problems.push("DEAD_LETTER_URL must look like s3://bucket/prefix (where oversize records are kept)");
   }
 
   if (problems.length > 0) throw new ConfigError(problems);

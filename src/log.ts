@@ -14,7 +14,8 @@ const redact = winston.format((info) => {
     if (Array.isArray(value)) return value.map((v) => walk(v, depth + 1));
     if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) && v != null ? "[redacted]" : walk(v, depth + 1);
+    for (const [k, v] of Object.entries(value))
+      out[k] = SECRET_KEY.test(k) && v != null ? "[redacted]" : walk(v, depth + 1);
     return out;
   };
   for (const key of Object.keys(info)) {

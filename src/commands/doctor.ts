@@ -3,16 +3,20 @@ import { join } from "node:path";
 import type { Config } from "../config.js";
 import type { CheckResult } from "../ops/check.js";
 import { checkFirehose } from "../sink/firehose/doctor-check.js";
-import { checkWootric } from "../wootric/doctor-check.js";
 import { DEV_SECRET_FILE } from "../webhook/dev-secret.js";
+import { checkWootric } from "../wootric/doctor-check.js";
 
 /** A one-line summary of the configuration, with no secret in it. */
 export function describeConfig(config: Config): string {
   const parts = [
     `listen ${config.http.host}:${config.http.port}`,
-    config.sink.kind === "file" ? `file sink in ${config.sink.dataDir}` : `firehose stream ${config.sink.streamName}, spool ${config.sink.spoolDir}`,
+    config.sink.kind === "file"
+      ? `file sink in ${config.sink.dataDir}`
+      : `firehose stream ${config.sink.streamName}, spool ${config.sink.spoolDir}`,
     config.wootric ? `poller on (${config.wootric.baseUrl}, cron "${config.poll.cron}")` : "poller off",
-    config.state.kind === "s3" ? `state s3://${config.state.bucket}/${config.state.prefix}` : `state ${config.state.path}`,
+    config.state.kind === "s3"
+      ? `state s3://${config.state.bucket}/${config.state.prefix}`
+      : `state ${config.state.path}`,
   ];
   return parts.join("; ");
 }
@@ -32,12 +36,30 @@ export async function checkWritableDir(name: string, dir: string): Promise<Check
 
 export function checkWebhookSecret(config: Config): CheckResult {
   const n = config.webhook.secrets.length;
-  if (n > 0) return { name: "webhook secret", ok: true, detail: `${n} secret${n > 1 ? "s" : ""} configured (WOOTRIC_WEBHOOK_SECRET)` };
-  if (config.webhook.allowUnsigned) return { name: "webhook secret", ok: true, detail: "none: ALLOW_UNSIGNED_WEBHOOKS=true accepts unsigned webhooks (development only!)" };
+  if (n > 0)
+    return {
+      name: "webhook secret",
+      ok: true,
+      detail: `${n} secret${n > 1 ? "s" : ""} configured (WOOTRIC_WEBHOOK_SECRET)`,
+    };
+  if (config.webhook.allowUnsigned)
+    return {
+      name: "webhook secret",
+      ok: true,
+      detail: "none: ALLOW_UNSIGNED_WEBHOOKS=true accepts unsigned webhooks (development only!)",
+    };
   if (config.sink.kind === "file") {
-    return { name: "webhook secret", ok: true, detail: `none: serve uses a generated development secret in ${join(config.sink.dataDir, DEV_SECRET_FILE)}` };
+    return {
+      name: "webhook secret",
+      ok: true,
+      detail: `none: serve uses a generated development secret in ${join(config.sink.dataDir, DEV_SECRET_FILE)}`,
+    };
   }
-  return { name: "webhook secret", ok: false, detail: "WOOTRIC_WEBHOOK_SECRET is not set: serve refuses to start with the Firehose sink without it" };
+  return {
+    name: "webhook secret",
+    ok: false,
+    detail: "WOOTRIC_WEBHOOK_SECRET is not set: serve refuses to start with the Firehose sink without it",
+  };
 }
 
 /** Every check `doctor` runs, in order. */
@@ -66,6 +88,10 @@ export async function runDoctor(config: Config, out: (line: string) => void): Pr
   const results = await runDoctorChecks(config);
   for (const r of results) out(formatCheck(r));
   const failed = results.filter((r) => !r.ok && !r.skipped);
-  out(failed.length === 0 ? "doctor: all checks passed" : `doctor: ${failed.length} check${failed.length > 1 ? "s" : ""} failed`);
+  out(
+    failed.length === 0
+      ? "doctor: all checks passed"
+      : `doctor: ${failed.length} check${failed.length > 1 ? "s" : ""} failed`,
+  );
   return failed.length === 0 ? 0 : 1;
 }

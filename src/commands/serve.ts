@@ -1,11 +1,11 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { requireWebhookSecurity, type Config } from "../config.js";
+import { type Config, requireWebhookSecurity } from "../config.js";
 import type { Logger } from "../log.js";
 import { Metrics } from "../ops/metrics.js";
 import { combineReadiness } from "../ops/readiness.js";
 import { delay } from "../ops/shutdown.js";
-import { startPollerSchedule, type PollerHandle } from "../poller/schedule.js";
+import { type PollerHandle, startPollerSchedule } from "../poller/schedule.js";
 import { createSink } from "../sink/create-sink.js";
 import type { Readiness, Sink } from "../sink/sink.js";
 import { createApp } from "../webhook/app.js";

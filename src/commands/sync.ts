@@ -1,11 +1,11 @@
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig, type Config } from "../config.js";
+import { type Config, ConfigError, loadConfig } from "../config.js";
 import { createLogger, type Logger } from "../log.js";
 import { Metrics } from "../ops/metrics.js";
 import type { RunMode } from "../poller/engine.js";
 import { ConsoleProgress } from "../poller/progress.js";
-import { runPoller, type RunOutcome } from "../poller/run.js";
-import { selectStreams, type StreamDecl } from "../poller/streams.js";
+import { type RunOutcome, runPoller } from "../poller/run.js";
+import { type StreamDecl, selectStreams } from "../poller/streams.js";
 import { createSink } from "../sink/create-sink.js";
 import { openStateStore } from "../state/open-store.js";
 import { systemClock } from "../wootric/clock.js";
@@ -15,7 +15,11 @@ class UsageError extends Error {}
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 function checkDate(flag: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  if (!DATE.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`)) || new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value) {
+  if (
+    !DATE.test(value) ||
+    Number.isNaN(Date.parse(`${value}T00:00:00Z`)) ||
+    new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value
+  ) {
     throw new UsageError(`${flag} must be a calendar date written YYYY-MM-DD (got ${JSON.stringify(value)})`);
   }
   return value;
@@ -24,7 +28,8 @@ function checkDate(flag: string, value: string | undefined): string | undefined 
 /** `sync --once [--streams a,b]`: one incremental run of the chosen streams. Returns the exit code. */
 export async function runSyncCommand(argv: string[]): Promise<number> {
   return runCommand("sync", argv, (values) => {
-    if (values.since !== undefined || values.until !== undefined) throw new UsageError("sync takes no --since/--until; use backfill for a date range");
+    if (values.since !== undefined || values.until !== undefined)
+      throw new UsageError("sync takes no --since/--until; use backfill for a date range");
     return { kind: "sync" };
   });
 }
@@ -50,7 +55,12 @@ async function runCommand(name: string, argv: string[], toMode: (v: Values) => R
   try {
     const { values, positionals } = parseArgs({
       args: argv,
-      options: { once: { type: "boolean" }, streams: { type: "string" }, since: { type: "string" }, until: { type: "string" } },
+      options: {
+        once: { type: "boolean" },
+        streams: { type: "string" },
+        since: { type: "string" },
+        until: { type: "string" },
+      },
       allowPositionals: true,
       strict: true,
     });
@@ -59,7 +69,9 @@ async function runCommand(name: string, argv: string[], toMode: (v: Values) => R
     streams = selectStreams(values.streams);
     config = loadConfig(process.env);
     if (!config.wootric) {
-      throw new UsageError("WOOTRIC_CLIENT_ID and WOOTRIC_CLIENT_SECRET must be set to poll the Wootric API (Wootric → Settings → API)");
+      throw new UsageError(
+        "WOOTRIC_CLIENT_ID and WOOTRIC_CLIENT_SECRET must be set to poll the Wootric API (Wootric → Settings → API)",
+      );
     }
   } catch (err) {
     const msg = err instanceof ConfigError ? err.message : `${name}: ${(err as Error).message}`;
@@ -84,7 +96,11 @@ async function runCommand(name: string, argv: string[], toMode: (v: Values) => R
     try {
       const store = openStateStore(config.state);
       const progress = new ConsoleProgress(process.stderr, logger, systemClock);
-      outcome = await runPoller({ config, logger, metrics, sink, store, progress, signal: abort.signal }, streams, mode);
+      outcome = await runPoller(
+        { config, logger, metrics, sink, store, progress, signal: abort.signal },
+        streams,
+        mode,
+      );
     } finally {
       await sink.close(config.shutdownTimeoutMs);
       sinkClosed = true;

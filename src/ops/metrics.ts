@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /**
  * One Prometheus registry per process (per service instance in tests). Each layer registers its own metrics
@@ -8,7 +8,8 @@ export class Metrics {
   readonly registry = new Registry();
 
   constructor(opts: { defaults?: boolean } = {}) {
-    if (opts.defaults !== false) collectDefaultMetrics({ register: this.registry, prefix: "wootric_firehose_process_" });
+    if (opts.defaults !== false)
+      collectDefaultMetrics({ register: this.registry, prefix: "wootric_firehose_process_" });
   }
 
   counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
@@ -18,14 +19,30 @@ export class Metrics {
     return new Counter({ name: full, help, labelNames: [...labelNames], registers: [this.registry] });
   }
 
-  gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = [], collect?: (this: Gauge<L>) => void): Gauge<L> {
+  gauge<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[] = [],
+    collect?: (this: Gauge<L>) => void,
+  ): Gauge<L> {
     const full = `wootric_firehose_${name}`;
     const existing = this.registry.getSingleMetric(full);
     if (existing) return existing as Gauge<L>;
-    return new Gauge({ name: full, help, labelNames: [...labelNames], registers: [this.registry], ...(collect ? { collect } : {}) });
+    return new Gauge({
+      name: full,
+      help,
+      labelNames: [...labelNames],
+      registers: [this.registry],
+      ...(collect ? { collect } : {}),
+    });
   }
 
-  histogram<L extends string>(name: string, help: string, buckets: number[], labelNames: readonly L[] = []): Histogram<L> {
+  histogram<L extends string>(
+    name: string,
+    help: string,
+    buckets: number[],
+    labelNames: readonly L[] = [],
+  ): Histogram<L> {
     const full = `wootric_firehose_${name}`;
     const existing = this.registry.getSingleMetric(full);
     if (existing) return existing as Histogram<L>;

@@ -1,19 +1,25 @@
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
-import { contentHash, makeDeadLetter, makeEnvelope, RecordValidationError, type Envelope } from "../records/envelope.js";
 import type { RecordEntity } from "../records/entities.js";
+import {
+  contentHash,
+  type Envelope,
+  makeDeadLetter,
+  makeEnvelope,
+  RecordValidationError,
+} from "../records/envelope.js";
 import { toEpochSeconds, utcDate } from "../records/time.js";
 import type { Sink } from "../sink/sink.js";
 import type { Lease } from "../state/lease.js";
-import { backfillKey, bookmarkKey, StreamStateDoc } from "../state/stream-state.js";
 import type { StateStore } from "../state/store.js";
+import { backfillKey, bookmarkKey, StreamStateDoc } from "../state/stream-state.js";
 import type { WootricClient } from "../wootric/client.js";
 import type { Clock } from "../wootric/clock.js";
 import { WootricApiError } from "../wootric/errors.js";
 import type { PollerMetrics } from "./poller-metrics.js";
 import type { ProgressSink } from "./progress.js";
 import type { DailyStreamDecl, SnapshotStreamDecl, StreamDecl, WindowStreamDecl } from "./streams.js";
-import { scanWindow, type ScanPage } from "./window-scan.js";
+import { type ScanPage, scanWindow } from "./window-scan.js";
 
 /**
  * A first sync without SYNC_START_DATE reads from the epoch: responses and declines can be created with any backdated
@@ -71,7 +77,13 @@ function toEnvelope(entity: RecordEntity, raw: unknown, receivedAt: Date, id?: s
     return makeEnvelope(entity, raw, { source: "poll", receivedAt, ...(id !== undefined ? { id } : {}) });
   } catch (err) {
     if (!(err instanceof RecordValidationError)) throw err;
-    return makeDeadLetter({ reason: err.message, raw: JSON.stringify(raw), source: "poll", intendedEntity: entity, receivedAt });
+    return makeDeadLetter({
+      reason: err.message,
+      raw: JSON.stringify(raw),
+      source: "poll",
+      intendedEntity: entity,
+      receivedAt,
+    });
   }
 }
 
@@ -128,7 +140,8 @@ async function runWindowStream(deps: EngineDeps, decl: WindowStreamDecl, mode: R
     const since = dayStartSec(mode.since);
     to = Math.min(end, mode.until ? dayStartSec(mode.until) : end);
     doc = await StreamStateDoc.load(deps.store, backfillKey(decl.name, mode.since, mode.until ?? "now"), decl.name);
-    if (!doc.exists || doc.state.completed) doc.state = { stream: decl.name, cursor: since, seen: {}, range: { since, until: to } };
+    if (!doc.exists || doc.state.completed)
+      doc.state = { stream: decl.name, cursor: since, seen: {}, range: { since, until: to } };
     from = doc.state.cursor ?? since;
   }
   const cp = new Checkpointer(deps, doc);
@@ -179,17 +192,20 @@ async function runWindowStream(deps: EngineDeps, decl: WindowStreamDecl, mode: R
         onPage,
         onOverfull: (info) => {
           deps.metrics.overfullSeconds.inc({ stream: decl.name, complete: String(info.overlapped) });
-          deps.logger.error("one second holds more than 1,500 records: the list API pages through at most 1,500 per query", {
-            stream: decl.name,
-            second: new Date(info.second * 1000).toISOString(),
-            ascending_read: info.ascending,
-            descending_read: info.descending,
-            fetched: info.fetched,
-            complete: info.overlapped,
-            action: info.overlapped
-              ? "read the second in both sort orders; the two reads overlap, so every record was fetched if the API orders ties the same way both ways"
-              : "read the second in both sort orders without overlap: records in the middle could not be listed; reconcile them by id",
-          });
+          deps.logger.error(
+            "one second holds more than 1,500 records: the list API pages through at most 1,500 per query",
+            {
+              stream: decl.name,
+              second: new Date(info.second * 1000).toISOString(),
+              ascending_read: info.ascending,
+              descending_read: info.descending,
+              fetched: info.fetched,
+              complete: info.overlapped,
+              action: info.overlapped
+                ? "read the second in both sort orders; the two reads overlap, so every record was fetched if the API orders ties the same way both ways"
+                : "read the second in both sort orders without overlap: records in the middle could not be listed; reconcile them by id",
+            },
+          );
         },
       });
     }
@@ -233,7 +249,9 @@ async function runDailyStream(deps: EngineDeps, decl: DailyStreamDecl, mode: Run
       const responses = await StreamStateDoc.load(deps.store, bookmarkKey("responses"), "responses");
       if (responses.state.cursor === undefined) {
         // Starting at the lookback now would save a bookmark there and skip the account's history for good.
-        deps.logger.warn("nps_summary waits for the first responses sync: it starts on the day of the first response (or set SYNC_START_DATE)");
+        deps.logger.warn(
+          "nps_summary waits for the first responses sync: it starts on the day of the first response (or set SYNC_START_DATE)",
+        );
         return { stream: decl.name, records: 0, deadLetters: 0 };
       }
       start = responses.state.earliest !== undefined ? utcDate(responses.state.earliest * 1000) : oldestRecomputed;
@@ -242,10 +260,12 @@ async function runDailyStream(deps: EngineDeps, decl: DailyStreamDecl, mode: Run
     if (poll.startDate && first < poll.startDate) first = poll.startDate;
   } else {
     first = mode.since;
+    // biome-ignore lint/complexity/useMathMinMax: ISO date strings, not numbers
     if (mode.until) last = addDays(mode.until, -1) < today ? addDays(mode.until, -1) : today;
     doc = await StreamStateDoc.load(deps.store, backfillKey(decl.name, mode.since, mode.until ?? "now"), decl.name);
     if (!doc.exists || doc.state.completed) doc.state = { stream: decl.name, seen: {} };
-    if (doc.state.cursor !== undefined && utcDate(doc.state.cursor * 1000) > first) first = utcDate(doc.state.cursor * 1000);
+    if (doc.state.cursor !== undefined && utcDate(doc.state.cursor * 1000) > first)
+      first = utcDate(doc.state.cursor * 1000);
   }
   const cp = new Checkpointer(deps, doc);
   const result: StreamResult = { stream: decl.name, records: 0, deadLetters: 0 };
@@ -256,7 +276,12 @@ async function runDailyStream(deps: EngineDeps, decl: DailyStreamDecl, mode: Run
       const body = await deps.client.getJson(decl.endpoint, { "date[start]": day, "date[end]": day }, deps.signal);
       const record = Array.isArray(body) && body.length === 1 ? body[0] : body;
       if (record === null || typeof record !== "object" || Array.isArray(record)) {
-        throw new WootricApiError(`GET ${decl.endpoint} for ${day} did not answer a JSON object`, 200, decl.endpoint, JSON.stringify(body).slice(0, 300));
+        throw new WootricApiError(
+          `GET ${decl.endpoint} for ${day} did not answer a JSON object`,
+          200,
+          decl.endpoint,
+          JSON.stringify(body).slice(0, 300),
+        );
       }
       const hash = contentHash(record);
       if (!(mode.kind === "sync" && doc.state.seen[day]?.[day] === hash)) {
@@ -296,13 +321,19 @@ async function runSnapshotStream(deps: EngineDeps, decl: SnapshotStreamDecl, mod
   const now = Math.floor(deps.clock.now() / 1000);
   deps.progress.streamStart(decl.name, now, now + 1);
   try {
-    const doc = mode.kind === "sync" ? await StreamStateDoc.load(deps.store, bookmarkKey(decl.name), decl.name) : undefined;
+    const doc =
+      mode.kind === "sync" ? await StreamStateDoc.load(deps.store, bookmarkKey(decl.name), decl.name) : undefined;
     const body = await deps.client.getJson(decl.endpoint, {}, deps.signal);
     let list: unknown[];
     try {
       list = decl.extract(body);
     } catch (err) {
-      throw new WootricApiError(`GET ${decl.endpoint}: ${(err as Error).message}`, 200, decl.endpoint, JSON.stringify(body).slice(0, 300));
+      throw new WootricApiError(
+        `GET ${decl.endpoint}: ${(err as Error).message}`,
+        200,
+        decl.endpoint,
+        JSON.stringify(body).slice(0, 300),
+      );
     }
     const previous = doc?.state.seen.all ?? {};
     const next: Record<string, string> = {};

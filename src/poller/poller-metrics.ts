@@ -11,7 +11,11 @@ export class PollerMetrics {
 
   constructor(metrics: Metrics, clock: Clock) {
     this.records = metrics.counter("poll_records_total", "Records the poller wrote to the sink, by stream", ["stream"]);
-    this.deadLetters = metrics.counter("poll_dead_letters_total", "Polled records that failed validation and went out as dead letters", ["stream"]);
+    this.deadLetters = metrics.counter(
+      "poll_dead_letters_total",
+      "Polled records that failed validation and went out as dead letters",
+      ["stream"],
+    );
     this.overfullSeconds = metrics.counter(
       "poll_overfull_seconds_total",
       "Seconds holding more than 1,500 records (the list API cannot page through them in one order)",
@@ -19,11 +23,16 @@ export class PollerMetrics {
     );
     this.runs = metrics.counter("poll_runs_total", "Poller runs by kind and result", ["kind", "result"]);
     const cursors = this.cursors;
-    metrics.gauge("poll_bookmark_lag_seconds", "Now minus each stream's bookmark (how far behind the poller is)", ["stream"], function () {
-      this.reset();
-      const now = clock.now() / 1000;
-      for (const [stream, cursor] of cursors) this.set({ stream }, Math.max(0, now - cursor));
-    });
+    metrics.gauge(
+      "poll_bookmark_lag_seconds",
+      "Now minus each stream's bookmark (how far behind the poller is)",
+      ["stream"],
+      function () {
+        this.reset();
+        const now = clock.now() / 1000;
+        for (const [stream, cursor] of cursors) this.set({ stream }, Math.max(0, now - cursor));
+      },
+    );
   }
 
   bookmark(stream: string, cursorSeconds: number): void {

@@ -111,7 +111,10 @@ export class ConsoleProgress implements ProgressSink {
   }
 
   finish(): void {
-    if (this.tty) this.out.write(`done: ${fmtInt(this.totalRecords)} records, ${fmtInt(this.requests)} requests, ${this.waits} rate-limit waits (${fmtDuration(this.waitMs)})\n`);
+    if (this.tty)
+      this.out.write(
+        `done: ${fmtInt(this.totalRecords)} records, ${fmtInt(this.requests)} requests, ${this.waits} rate-limit waits (${fmtDuration(this.waitMs)})\n`,
+      );
   }
 
   private line(): string {

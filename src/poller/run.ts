@@ -5,8 +5,8 @@ import type { Sink } from "../sink/sink.js";
 import { Lease, LeaseHeldError } from "../state/lease.js";
 import type { StateStore } from "../state/store.js";
 import { WootricClient } from "../wootric/client.js";
-import { systemClock, type Clock } from "../wootric/clock.js";
-import { runStream, type RunMode, type StreamResult } from "./engine.js";
+import { type Clock, systemClock } from "../wootric/clock.js";
+import { type RunMode, runStream, type StreamResult } from "./engine.js";
 import { PollerMetrics } from "./poller-metrics.js";
 import { noProgress, type ProgressSink } from "./progress.js";
 import type { StreamDecl } from "./streams.js";
@@ -35,7 +35,9 @@ export type RunOutcome =
 /** Errors after which no further stream may run: another replica owns the state now, or we were told to stop. */
 const FATAL = new Set(["LeaseLostError", "StateConflictError", "AbortError", "WootricAuthError"]);
 
-export function makeClient(deps: Pick<PollerRunDeps, "config" | "logger" | "metrics" | "clock" | "progress">): WootricClient {
+export function makeClient(
+  deps: Pick<PollerRunDeps, "config" | "logger" | "metrics" | "clock" | "progress">,
+): WootricClient {
   const w = deps.config.wootric;
   if (!w) throw new Error("WOOTRIC_CLIENT_ID and WOOTRIC_CLIENT_SECRET are required to poll the Wootric API");
   const progress = deps.progress;
@@ -76,7 +78,10 @@ export async function runPoller(deps: PollerRunDeps, streams: StreamDecl[], mode
   } catch (err) {
     if (err instanceof LeaseHeldError) {
       pollerMetrics.runs.inc({ kind: mode.kind, result: "lease_held" });
-      deps.logger.info("another replica is polling; skipping this run", { holder: err.current.holder, until: err.current.expires_at });
+      deps.logger.info("another replica is polling; skipping this run", {
+        holder: err.current.holder,
+        until: err.current.expires_at,
+      });
       return { status: "lease_held", holder: err.message };
     }
     throw err;
@@ -125,13 +130,21 @@ export async function runPoller(deps: PollerRunDeps, streams: StreamDecl[], mode
           break;
         }
         errors.push({ stream: decl.name, error: `${e.name}: ${e.message}` });
-        deps.logger.error("stream failed; its bookmark stays at the last durable point", { stream: decl.name, error: e.message, name: e.name });
+        deps.logger.error("stream failed; its bookmark stays at the last durable point", {
+          stream: decl.name,
+          error: e.message,
+          name: e.name,
+        });
         if (FATAL.has(e.name) || stop.signal.aborted) break;
       }
     }
   } finally {
     deps.signal?.removeEventListener("abort", onOuterAbort);
-    await lease.release().catch((err: unknown) => deps.logger.warn("could not release the lease; it expires by itself", { error: (err as Error).message }));
+    await lease
+      .release()
+      .catch((err: unknown) =>
+        deps.logger.warn("could not release the lease; it expires by itself", { error: (err as Error).message }),
+      );
     progress.finish();
   }
   const outcome: RunOutcome = stopped

@@ -22,7 +22,12 @@ export interface PollerHandle {
  * another replica holding the lease does nothing. Poller trouble never makes the service unready: webhooks keep
  * flowing, and the error shows in status() and the metrics.
  */
-export function startPollerSchedule(deps: { config: Config; logger: Logger; metrics: Metrics; sink: Sink }): PollerHandle {
+export function startPollerSchedule(deps: {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  sink: Sink;
+}): PollerHandle {
   const { config, logger } = deps;
   const clock = systemClock;
   const store = openStateStore(config.state);
@@ -42,7 +47,21 @@ export function startPollerSchedule(deps: { config: Config; logger: Logger; metr
       return;
     }
     const startedAt = new Date(clock.now()).toISOString();
-    running = runPoller({ config, logger, metrics: deps.metrics, sink: deps.sink, store, clock, client, pollerMetrics, signal: abort.signal }, streams, { kind: "sync" })
+    running = runPoller(
+      {
+        config,
+        logger,
+        metrics: deps.metrics,
+        sink: deps.sink,
+        store,
+        clock,
+        client,
+        pollerMetrics,
+        signal: abort.signal,
+      },
+      streams,
+      { kind: "sync" },
+    )
       .then((outcome) => {
         lastRunAt = startedAt;
         if (outcome.status === "failed") lastError = outcome.errors.map((e) => `${e.stream}: ${e.error}`).join("; ");

@@ -4,7 +4,14 @@ import type { RecordEntity } from "../records/entities.js";
  * The streams the poller reconciles, as declarations. One engine runs them all; a stream differs only in what is
  * written here. Names are what `--streams` accepts.
  */
-export const STREAM_NAMES = ["end_users", "responses", "declines", "segments", "survey_templates", "nps_summary"] as const;
+export const STREAM_NAMES = [
+  "end_users",
+  "responses",
+  "declines",
+  "segments",
+  "survey_templates",
+  "nps_summary",
+] as const;
 export type StreamName = (typeof STREAM_NAMES)[number];
 
 interface BaseDecl {
@@ -97,7 +104,8 @@ export const STREAMS: Record<StreamName, StreamDecl> = {
     endpoint: "/v1/survey_templates",
     extract: (body) => {
       if (Array.isArray(body)) return body;
-      const list = body !== null && typeof body === "object" ? (body as Record<string, unknown>).survey_templates : undefined;
+      const list =
+        body !== null && typeof body === "object" ? (body as Record<string, unknown>).survey_templates : undefined;
       if (!Array.isArray(list)) throw new Error("expected {survey_templates: [...]}");
       return list;
     },
@@ -109,9 +117,13 @@ export const STREAMS: Record<StreamName, StreamDecl> = {
 /** Parses `--streams a,b` (or undefined for all). Throws with the list of valid names on an unknown one. */
 export function selectStreams(spec: string | undefined): StreamDecl[] {
   if (spec === undefined || spec.trim() === "") return STREAM_NAMES.map((n) => STREAMS[n]);
-  const wanted = spec.split(",").map((s) => s.trim()).filter(Boolean);
+  const wanted = spec
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = wanted.filter((w) => !(STREAM_NAMES as readonly string[]).includes(w));
-  if (unknown.length > 0) throw new Error(`unknown stream ${unknown.join(", ")}; valid streams: ${STREAM_NAMES.join(", ")}`);
+  if (unknown.length > 0)
+    throw new Error(`unknown stream ${unknown.join(", ")}; valid streams: ${STREAM_NAMES.join(", ")}`);
   // Run in the canonical order whatever order was asked for (nps_summary after responses).
   return STREAM_NAMES.filter((n) => wanted.includes(n)).map((n) => STREAMS[n]);
 }

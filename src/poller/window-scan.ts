@@ -37,7 +37,8 @@ export interface ScanOptions {
 
 const idOf = (row: Record<string, unknown>) => (row.id === undefined ? JSON.stringify(row) : String(row.id));
 /** A record at one cursor second: the same id at a later second is a newer version and must be delivered again. */
-const versionOf = (decl: WindowStreamDecl, row: Record<string, unknown>) => `${idOf(row)}@${toEpochSeconds(row[decl.cursorField])}`;
+const versionOf = (decl: WindowStreamDecl, row: Record<string, unknown>) =>
+  `${idOf(row)}@${toEpochSeconds(row[decl.cursorField])}`;
 
 /**
  * Reads every record of [from, to) in ascending cursor order without ever moving past a second it has not finished.
@@ -133,13 +134,25 @@ async function fetchPage(
     opts.signal,
   );
   if (!Array.isArray(body)) {
-    throw new WootricApiError(`GET ${decl.endpoint} did not answer a JSON array`, 200, decl.endpoint, JSON.stringify(body).slice(0, 300));
+    throw new WootricApiError(
+      `GET ${decl.endpoint} did not answer a JSON array`,
+      200,
+      decl.endpoint,
+      JSON.stringify(body).slice(0, 300),
+    );
   }
-  return body.map((r) => (r !== null && typeof r === "object" && !Array.isArray(r) ? (r as Record<string, unknown>) : { _not_an_object: r }));
+  return body.map((r) =>
+    r !== null && typeof r === "object" && !Array.isArray(r) ? (r as Record<string, unknown>) : { _not_an_object: r },
+  );
 }
 
 /** Cursor seconds of the rows; throws when the API ignored the window or the ascending sort (seeking would be unsafe). */
-function checkOrder(decl: WindowStreamDecl, rows: Record<string, unknown>[], gte: number, lt: number): (number | undefined)[] {
+function checkOrder(
+  decl: WindowStreamDecl,
+  rows: Record<string, unknown>[],
+  gte: number,
+  lt: number,
+): (number | undefined)[] {
   const seconds = rows.map((r) => toEpochSeconds(r[decl.cursorField]));
   let prev = -Infinity;
   for (const s of seconds) {
@@ -152,7 +165,11 @@ function checkOrder(decl: WindowStreamDecl, rows: Record<string, unknown>[], gte
       );
     }
     if (s < prev) {
-      throw new WootricApiError(`GET ${decl.endpoint} did not sort by ${decl.cursorField} ascending (sort_order=asc ignored)`, 200, decl.endpoint);
+      throw new WootricApiError(
+        `GET ${decl.endpoint} did not sort by ${decl.cursorField} ascending (sort_order=asc ignored)`,
+        200,
+        decl.endpoint,
+      );
     }
     prev = s;
   }
@@ -164,5 +181,9 @@ function lastSecond(seconds: (number | undefined)[], decl: WindowStreamDecl): nu
     const s = seconds[i];
     if (s !== undefined) return s;
   }
-  throw new WootricApiError(`GET ${decl.endpoint} returned a full page without any readable ${decl.cursorField}`, 200, decl.endpoint);
+  throw new WootricApiError(
+    `GET ${decl.endpoint} returned a full page without any readable ${decl.cursorField}`,
+    200,
+    decl.endpoint,
+  );
 }

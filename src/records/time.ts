@@ -24,7 +24,8 @@ export function parseWootricTimeMs(value: unknown): number | undefined {
   const m = SPACED.exec(s);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, se, frac, zone] = m;
-  const offset = zone === undefined || zone === "Z" ? "Z" : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone;
+  const offset =
+    zone === undefined || zone === "Z" ? "Z" : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone;
   const iso = `${y}-${mo}-${d}T${h}:${mi}:${se}${frac ? frac.slice(0, 4).padEnd(4, "0") : ""}${offset}`;
   const ms = Date.parse(iso);
   return Number.isNaN(ms) ? undefined : ms;

@@ -1,9 +1,9 @@
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
-import type { Sink } from "./sink.js";
 import { openFileSink } from "./file/file-sink.js";
 import { openFirehoseSink } from "./firehose/firehose-sink.js";
+import type { Sink } from "./sink.js";
 
 export interface SinkDeps {
   config: Config;

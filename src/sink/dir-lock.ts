@@ -1,6 +1,6 @@
+import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
 
 /** Another live process holds the directory (two writers would finalise or delete each other's files). */
 export class DirectoryInUseError extends Error {
@@ -48,7 +48,10 @@ export interface DirLockTarget {
  * at once and a live one is refused at once; a holder on another host must have been silent for `staleMs`, and a
  * new task starting while the old one still shuts down waits up to that long for it.
  */
-export async function lockDirectory(target: DirLockTarget, opts: DirLockOptions = {}): Promise<{ release(): Promise<void> }> {
+export async function lockDirectory(
+  target: DirLockTarget,
+  opts: DirLockOptions = {},
+): Promise<{ release(): Promise<void> }> {
   const heartbeatMs = opts.heartbeatMs ?? 5_000;
   const staleMs = opts.staleMs ?? 20_000;
   const path = join(target.dir, target.lockFile);

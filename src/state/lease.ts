@@ -25,7 +25,9 @@ export class LeaseLostError extends Error {
 
 export class LeaseHeldError extends Error {
   constructor(readonly current: LeaseBody) {
-    super(`another poller holds the lease (${current.purpose ?? "sync"} by ${current.holder} on ${current.host ?? "?"} pid ${current.pid ?? "?"}, until ${current.expires_at})`);
+    super(
+      `another poller holds the lease (${current.purpose ?? "sync"} by ${current.holder} on ${current.host ?? "?"} pid ${current.pid ?? "?"}, until ${current.expires_at})`,
+    );
     this.name = "LeaseHeldError";
   }
 }
@@ -58,7 +60,10 @@ export class Lease {
   }
 
   /** Takes the lease, or throws LeaseHeldError naming the current holder. */
-  static async acquire(store: StateStore, opts: { ttlMs: number; clock: Clock; purpose: string; holder?: string }): Promise<Lease> {
+  static async acquire(
+    store: StateStore,
+    opts: { ttlMs: number; clock: Clock; purpose: string; holder?: string },
+  ): Promise<Lease> {
     const now = opts.clock.now();
     const body: LeaseBody = {
       holder: opts.holder ?? randomUUID(),

@@ -1,5 +1,5 @@
-import type { StateLocation } from "../config.js";
 import { makeS3Client } from "../aws/clients.js";
+import type { StateLocation } from "../config.js";
 import { DirStateStore } from "./dir-store.js";
 import { S3StateStore } from "./s3-store.js";
 import type { StateStore } from "./store.js";

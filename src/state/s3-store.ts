@@ -1,4 +1,10 @@
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3ServiceException, type S3Client } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+  S3ServiceException,
+} from "@aws-sdk/client-s3";
 import { assertKey, StateConflictError, type StateStore, type StoredDoc, type WriteCondition } from "./store.js";
 
 /**
@@ -25,7 +31,8 @@ export class S3StateStore implements StateStore {
       if (!out.ETag) throw new Error(`S3 returned no ETag for ${this.objectKey(key)}`);
       return { body, version: out.ETag };
     } catch (err) {
-      if (err instanceof S3ServiceException && (err.name === "NoSuchKey" || err.$metadata.httpStatusCode === 404)) return undefined;
+      if (err instanceof S3ServiceException && (err.name === "NoSuchKey" || err.$metadata.httpStatusCode === 404))
+        return undefined;
       throw err;
     }
   }
@@ -73,5 +80,7 @@ export class S3StateStore implements StateStore {
 function isConditionFailure(err: unknown): boolean {
   if (!(err instanceof S3ServiceException)) return false;
   const status = err.$metadata.httpStatusCode;
-  return status === 412 || status === 409 || err.name === "PreconditionFailed" || err.name === "ConditionalRequestConflict";
+  return (
+    status === 412 || status === 409 || err.name === "PreconditionFailed" || err.name === "ConditionalRequestConflict"
+  );
 }

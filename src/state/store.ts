@@ -22,7 +22,10 @@ export interface StateStore {
 }
 
 export class StateConflictError extends Error {
-  constructor(readonly key: string, detail: string) {
+  constructor(
+    readonly key: string,
+    detail: string,
+  ) {
     super(`state "${key}" was changed by another writer (${detail})`);
     this.name = "StateConflictError";
   }
@@ -30,5 +33,6 @@ export class StateConflictError extends Error {
 
 /** Keys are relative paths made of safe segments only. */
 export function assertKey(key: string): void {
-  if (!/^[a-z0-9_-]+(\/[a-z0-9_.-]+)*\.json$/i.test(key) || key.includes("..")) throw new Error(`invalid state key ${key}`);
+  if (!/^[a-z0-9_-]+(\/[a-z0-9_.-]+)*\.json$/i.test(key) || key.includes(".."))
+    throw new Error(`invalid state key ${key}`);
 }

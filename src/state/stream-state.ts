@@ -58,9 +58,14 @@ export class StreamStateDoc {
   async save(writtenAt: Date): Promise<void> {
     this.state.written_at = writtenAt.toISOString();
     const body = JSON.stringify(this.state);
-    this.version = await this.store.write(this.key, body, this.version === undefined ? { ifAbsent: true } : { ifVersion: this.version });
+    this.version = await this.store.write(
+      this.key,
+      body,
+      this.version === undefined ? { ifAbsent: true } : { ifVersion: this.version },
+    );
   }
 }
 
 export const bookmarkKey = (stream: string) => `bookmarks/${stream}.json`;
-export const backfillKey = (stream: string, since: string, until: string) => `backfill/${stream}/${since}_${until}.json`;
+export const backfillKey = (stream: string, since: string, until: string) =>
+  `backfill/${stream}/${since}_${until}.json`;

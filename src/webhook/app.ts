@@ -3,8 +3,8 @@ import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Envelope } from "../records/envelope.js";
 import type { Readiness, Sink } from "../sink/sink.js";
-import { checkContentType, parsePayload, PayloadParseError } from "./body.js";
-import { unparsableWebhook, webhookToEnvelopes, type WebhookEnvelopes } from "./payload.js";
+import { checkContentType, PayloadParseError, parsePayload } from "./body.js";
+import { unparsableWebhook, type WebhookEnvelopes, webhookToEnvelopes } from "./payload.js";
 import { SIGNATURE_HEADER, verifySignature } from "./signature.js";
 
 export const WEBHOOK_PATH = "/webhooks/wootric";
@@ -26,7 +26,10 @@ export interface WebhookAppDeps {
 
 function webhookMetrics(metrics: Metrics) {
   return {
-    requests: metrics.counter("http_requests_total", "HTTP requests answered, by route and status code", ["route", "status"]),
+    requests: metrics.counter("http_requests_total", "HTTP requests answered, by route and status code", [
+      "route",
+      "status",
+    ]),
     duration: metrics.histogram(
       "http_request_duration_seconds",
       "HTTP request latency, by route",
@@ -35,9 +38,18 @@ function webhookMetrics(metrics: Metrics) {
     ),
     records: metrics.counter("webhook_records_written_total", "Webhook records made durable, by entity", ["entity"]),
     bytes: metrics.counter("webhook_bytes_received_total", "Bytes of webhook bodies accepted"),
-    signatureFailures: metrics.counter("webhook_signature_failures_total", "Webhooks rejected for a missing or wrong signature", ["reason"]),
-    deadLetters: metrics.counter("webhook_dead_letters_total", "Signed webhooks kept as dead letters, by kind", ["kind"]),
-    sinkFailures: metrics.counter("webhook_sink_failures_total", "Webhooks answered 503 because the sink could not make them durable"),
+    signatureFailures: metrics.counter(
+      "webhook_signature_failures_total",
+      "Webhooks rejected for a missing or wrong signature",
+      ["reason"],
+    ),
+    deadLetters: metrics.counter("webhook_dead_letters_total", "Signed webhooks kept as dead letters, by kind", [
+      "kind",
+    ]),
+    sinkFailures: metrics.counter(
+      "webhook_sink_failures_total",
+      "Webhooks answered 503 because the sink could not make them durable",
+    ),
   };
 }
 
@@ -65,7 +77,9 @@ export function createApp(deps: WebhookAppDeps): express.Express {
 
   app.get("/readyz", (_req, res) => {
     const r = deps.readiness();
-    res.status(r.ready ? 200 : 503).json(r.ready ? { status: "ready" } : { status: "not ready", reason: r.reason ?? "unknown" });
+    res
+      .status(r.ready ? 200 : 503)
+      .json(r.ready ? { status: "ready" } : { status: "not ready", reason: r.reason ?? "unknown" });
   });
 
   app.get("/metrics", async (_req, res, next) => {
@@ -91,13 +105,20 @@ export function createApp(deps: WebhookAppDeps): express.Express {
     }
 
     const signatureHeader = req.headers[SIGNATURE_HEADER];
-    const unsignedAllowed = deps.allowUnsigned && (signatureHeader === undefined || String(signatureHeader).trim() === "");
+    const unsignedAllowed =
+      deps.allowUnsigned && (signatureHeader === undefined || String(signatureHeader).trim() === "");
     if (!unsignedAllowed) {
       const check = verifySignature(raw, signatureHeader, deps.secrets);
       if (!check.ok) {
         m.signatureFailures.inc({ reason: check.reason });
-        deps.logger.warn("webhook rejected: signature check failed", { reason: check.reason, ip: req.ip, bytes: raw.length });
-        res.status(401).json({ error: `signature ${check.reason}: X-Wootric-Signature must be sha1=<hex HMAC-SHA1(secret, raw body)>` });
+        deps.logger.warn("webhook rejected: signature check failed", {
+          reason: check.reason,
+          ip: req.ip,
+          bytes: raw.length,
+        });
+        res.status(401).json({
+          error: `signature ${check.reason}: X-Wootric-Signature must be sha1=<hex HMAC-SHA1(secret, raw body)>`,
+        });
         return;
       }
     }

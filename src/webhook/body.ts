@@ -17,12 +17,16 @@ export function checkContentType(header: string | undefined): ContentTypeCheck {
   let charset = "utf-8";
   for (const p of params) {
     const [k, v] = p.split("=");
-    if (k?.trim().toLowerCase() === "charset" && v !== undefined) charset = v.trim().replace(/^"|"$/g, "").toLowerCase();
+    if (k?.trim().toLowerCase() === "charset" && v !== undefined)
+      charset = v.trim().replace(/^"|"$/g, "").toLowerCase();
   }
   if (!isSupportedCharset(charset)) return { ok: false, reason: `unsupported charset ${charset}` };
   if (type === "application/json") return { ok: true, format: "json", charset };
   if (type === "application/x-www-form-urlencoded") return { ok: true, format: "form", charset };
-  return { ok: false, reason: `unsupported content type ${type}; send application/json or application/x-www-form-urlencoded` };
+  return {
+    ok: false,
+    reason: `unsupported content type ${type}; send application/json or application/x-www-form-urlencoded`,
+  };
 }
 
 function isSupportedCharset(charset: string): boolean {
@@ -42,7 +46,11 @@ export class PayloadParseError extends Error {
 }
 
 /** Decodes and parses a webhook body. Throws PayloadParseError; type coercion of form strings happens in the schemas. */
-export function parsePayload(raw: Buffer, format: PayloadFormat | "sniff", charset = "utf-8"): { format: PayloadFormat; value: unknown } {
+export function parsePayload(
+  raw: Buffer,
+  format: PayloadFormat | "sniff",
+  charset = "utf-8",
+): { format: PayloadFormat; value: unknown } {
   let text: string;
   try {
     text = new TextDecoder(charset, { fatal: true }).decode(raw);
@@ -72,7 +80,12 @@ function parseForm(text: string, charset: string): Record<string, unknown> {
   try {
     return qs.parse(text, {
       charset: charset === "iso-8859-1" || charset === "latin1" ? "iso-8859-1" : "utf-8",
-      depth: 10, arrayLimit: 1000, parameterLimit: 100_000, allowPrototypes: false, strictDepth: false }) as Record<string, unknown>;
+      depth: 10,
+      arrayLimit: 1000,
+      parameterLimit: 100_000,
+      allowPrototypes: false,
+      strictDepth: false,
+    }) as Record<string, unknown>;
   } catch (err) {
     throw new PayloadParseError(`body is not valid form-urlencoded data: ${(err as Error).message}`);
   }

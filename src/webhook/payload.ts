@@ -1,4 +1,10 @@
-import { makeDeadLetter, makeEnvelope, RecordValidationError, type Envelope, type WebhookContext } from "../records/envelope.js";
+import {
+  type Envelope,
+  makeDeadLetter,
+  makeEnvelope,
+  RecordValidationError,
+  type WebhookContext,
+} from "../records/envelope.js";
 import { webhookWrapperSchema } from "../records/schemas.js";
 
 /** Why a signed body became a dead letter (the `kind` label of the dead-letter metric). */
@@ -31,7 +37,10 @@ export function unparsableWebhook(input: RawWebhook, reason: string): WebhookEnv
 export function webhookToEnvelopes(body: unknown, input: RawWebhook): WebhookEnvelopes {
   const wrapper = webhookWrapperSchema.safeParse(body);
   if (!wrapper.success || body === null || typeof body !== "object" || Array.isArray(body)) {
-    return { envelopes: [deadLetter(input, "body is not a webhook object")], deadLetters: [{ kind: "no_record", reason: "body is not a webhook object" }] };
+    return {
+      envelopes: [deadLetter(input, "body is not a webhook object")],
+      deadLetters: [{ kind: "no_record", reason: "body is not a webhook object" }],
+    };
   }
   const w = wrapper.data;
   const context: WebhookContext = {};
@@ -50,7 +59,9 @@ export function webhookToEnvelopes(body: unknown, input: RawWebhook): WebhookEnv
   }
   for (const entity of entities) {
     try {
-      out.envelopes.push(makeEnvelope(entity, w[entity], { source: "webhook", receivedAt: input.receivedAt, webhook: context }));
+      out.envelopes.push(
+        makeEnvelope(entity, w[entity], { source: "webhook", receivedAt: input.receivedAt, webhook: context }),
+      );
     } catch (err) {
       if (!(err instanceof RecordValidationError)) throw err;
       out.envelopes.push(deadLetter(input, err.message, entity));

@@ -19,7 +19,11 @@ export function signBody(secret: string, body: Buffer | string): string {
  * rotation). The comparison is constant-time and every secret is tried, so timing reveals neither the digest nor
  * which secret matched.
  */
-export function verifySignature(rawBody: Buffer, header: string | string[] | undefined, secrets: readonly string[]): SignatureCheck {
+export function verifySignature(
+  rawBody: Buffer,
+  header: string | string[] | undefined,
+  secrets: readonly string[],
+): SignatureCheck {
   const value = Array.isArray(header) ? (header.length === 1 ? header[0] : undefined) : header;
   if (value === undefined || value.trim() === "") return { ok: false, reason: "missing" };
   const m = HEADER_FORMAT.exec(value.trim());

@@ -1,6 +1,6 @@
 import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
-import { systemClock, type Clock } from "./clock.js";
+import { type Clock, systemClock } from "./clock.js";
 import { WootricApiError, WootricAuthError, WootricUnavailableError } from "./errors.js";
 import { RateLimitPacer } from "./rate-limit.js";
 
@@ -56,9 +56,17 @@ export class WootricClient {
     this.clock = opts.clock ?? systemClock;
     this.random = opts.random ?? Math.random;
     const m = opts.metrics;
-    this.metricRequests = m?.counter("wootric_requests_total", "Requests to the Wootric API by endpoint and HTTP status", ["endpoint", "status"]);
+    this.metricRequests = m?.counter(
+      "wootric_requests_total",
+      "Requests to the Wootric API by endpoint and HTTP status",
+      ["endpoint", "status"],
+    );
     this.metric429 = m?.counter("wootric_rate_limited_total", "429 answers from the Wootric API", ["endpoint"]);
-    this.metricWait = m?.counter("wootric_rate_limit_wait_seconds_total", "Seconds spent waiting for the Wootric rate limit (pacing and 429s)", ["reason"]);
+    this.metricWait = m?.counter(
+      "wootric_rate_limit_wait_seconds_total",
+      "Seconds spent waiting for the Wootric rate limit (pacing and 429s)",
+      ["reason"],
+    );
     this.metricTokens = m?.counter("wootric_tokens_total", "OAuth tokens obtained from Wootric", []);
   }
 
@@ -88,7 +96,10 @@ export class WootricClient {
       let text: string;
       try {
         [res, text] = await this.withRequestSignal(signal, async (s) => {
-          const r = await fetch(url, { headers: { Authorization: `Bearer ${token.value}`, Accept: "application/json" }, signal: s });
+          const r = await fetch(url, {
+            headers: { Authorization: `Bearer ${token.value}`, Accept: "application/json" },
+            signal: s,
+          });
           return [r, await r.text()] as const;
         });
       } catch (err) {
@@ -106,7 +117,12 @@ export class WootricClient {
         try {
           return text === "" ? null : (JSON.parse(text) as unknown);
         } catch {
-          throw new WootricApiError(`GET ${path} answered ${res.status} with a body that is not JSON`, res.status, path, text.slice(0, 500));
+          throw new WootricApiError(
+            `GET ${path} answered ${res.status} with a body that is not JSON`,
+            res.status,
+            path,
+            text.slice(0, 500),
+          );
         }
       }
       if (res.status === 401 && !refreshedAfter401) {
@@ -115,14 +131,21 @@ export class WootricClient {
         this.opts.logger.info("wootric token refused (401); obtaining a new one", { endpoint: path });
         continue;
       }
-      if (res.status === 401) throw new WootricAuthError(`GET ${path}: a freshly obtained token was refused (401); check the API credentials`);
+      if (res.status === 401)
+        throw new WootricAuthError(
+          `GET ${path}: a freshly obtained token was refused (401); check the API credentials`,
+        );
       if (res.status === 429) {
         rateLimited += 1;
         this.stats.rateLimited += 1;
         this.metric429?.inc({ endpoint: path });
-        if (rateLimited > max429s) throw new WootricUnavailableError(`GET ${path}: still rate limited (429) after ${max429s} waits`);
+        if (rateLimited > max429s)
+          throw new WootricUnavailableError(`GET ${path}: still rate limited (429) after ${max429s} waits`);
         const ms = this.pacer.waitAfter429(res.headers, this.clock.now());
-        this.opts.logger.warn("wootric rate limit hit (429); waiting for the reset", { endpoint: path, wait_ms: Math.round(ms) });
+        this.opts.logger.warn("wootric rate limit hit (429); waiting for the reset", {
+          endpoint: path,
+          wait_ms: Math.round(ms),
+        });
         await this.wait(ms, "429", signal);
         this.pacer.windowPassed();
         continue;
@@ -134,9 +157,17 @@ export class WootricClient {
         await this.backoff(failures, path, `HTTP ${res.status}`, signal);
         continue;
       }
-      throw new WootricApiError(`GET ${path} answered ${res.status}: ${text.slice(0, 300)}`, res.status, path, text.slice(0, 2000));
+      throw new WootricApiError(
+        `GET ${path} answered ${res.status}: ${text.slice(0, 300)}`,
+        res.status,
+        path,
+        text.slice(0, 2000),
+      );
     }
-    throw new WootricUnavailableError(`GET ${path} failed after ${maxAttempts} attempts: ${(lastError as Error)?.message ?? lastError}`, { cause: lastError });
+    throw new WootricUnavailableError(
+      `GET ${path} failed after ${maxAttempts} attempts: ${(lastError as Error)?.message ?? lastError}`,
+      { cause: lastError },
+    );
   }
 
   /** The current token, obtaining one when there is none or it is within 60 s of expiring. */
@@ -180,7 +211,8 @@ export class WootricClient {
         signal?.throwIfAborted();
         this.count(endpoint, "network");
         lastError = err;
-        if (attempt < maxAttempts) await this.backoff(attempt, endpoint, `network error: ${(err as Error).message}`, signal);
+        if (attempt < maxAttempts)
+          await this.backoff(attempt, endpoint, `network error: ${(err as Error).message}`, signal);
         continue;
       }
       this.count(endpoint, res.status);
@@ -204,7 +236,8 @@ export class WootricClient {
       if (res.status >= 500 || res.status === 429) {
         lastError = new Error(`HTTP ${res.status}`);
         if (attempt < maxAttempts) {
-          if (res.status === 429) await this.wait(this.pacer.waitAfter429(res.headers, this.clock.now()), "429", signal);
+          if (res.status === 429)
+            await this.wait(this.pacer.waitAfter429(res.headers, this.clock.now()), "429", signal);
           else await this.backoff(attempt, endpoint, `HTTP ${res.status}`, signal);
         }
         continue;
@@ -213,7 +246,10 @@ export class WootricClient {
         `the token endpoint refused the credentials (HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ""}); check WOOTRIC_CLIENT_ID / WOOTRIC_CLIENT_SECRET (Wootric → Settings → API) and the region`,
       );
     }
-    throw new WootricUnavailableError(`could not obtain a Wootric token after ${maxAttempts} attempts: ${(lastError as Error)?.message ?? lastError}`, { cause: lastError });
+    throw new WootricUnavailableError(
+      `could not obtain a Wootric token after ${maxAttempts} attempts: ${(lastError as Error)?.message ?? lastError}`,
+      { cause: lastError },
+    );
   }
 
   /**

@@ -8,7 +8,15 @@ import { WootricClient } from "./client.js";
 
 /** Checks the Wootric credentials (token grant + one cheap read) and the state store (read/write). */
 export async function checkWootric(config: Config): Promise<CheckResult[]> {
-  if (!config.wootric) return [{ name: "wootric", ok: true, skipped: true, detail: "WOOTRIC_CLIENT_ID/SECRET not set: poller disabled, webhooks only" }];
+  if (!config.wootric)
+    return [
+      {
+        name: "wootric",
+        ok: true,
+        skipped: true,
+        detail: "WOOTRIC_CLIENT_ID/SECRET not set: poller disabled, webhooks only",
+      },
+    ];
   const w = config.wootric;
   const client = new WootricClient({
     baseUrl: w.baseUrl,
@@ -22,13 +30,24 @@ export async function checkWootric(config: Config): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   try {
     await client.getToken();
-    results.push({ name: "wootric token", ok: true, detail: `client_credentials grant accepted by ${w.baseUrl}/oauth/token` });
+    results.push({
+      name: "wootric token",
+      ok: true,
+      detail: `client_credentials grant accepted by ${w.baseUrl}/oauth/token`,
+    });
     try {
-      const body = await client.getJson("/v1/end_users", { per_page: 1, page: 1, sort_order: "asc", sort_key: "updated_at" });
+      const body = await client.getJson("/v1/end_users", {
+        per_page: 1,
+        page: 1,
+        sort_order: "asc",
+        sort_key: "updated_at",
+      });
       results.push({
         name: "wootric api",
         ok: Array.isArray(body),
-        detail: Array.isArray(body) ? "GET /v1/end_users answered a list" : "GET /v1/end_users did not answer a JSON list",
+        detail: Array.isArray(body)
+          ? "GET /v1/end_users answered a list"
+          : "GET /v1/end_users did not answer a JSON list",
       });
     } catch (err) {
       results.push({ name: "wootric api", ok: false, detail: `GET /v1/end_users failed: ${(err as Error).message}` });
@@ -43,7 +62,12 @@ export async function checkWootric(config: Config): Promise<CheckResult[]> {
 
 function checkCron(cron: string): CheckResult {
   const job = schedule.scheduleJob({ rule: cron, tz: "Etc/UTC" }, () => {});
-  if (!job) return { name: "poll schedule", ok: false, detail: `POLL_CRON "${cron}" is not a valid cron expression (e.g. "*/15 * * * *")` };
+  if (!job)
+    return {
+      name: "poll schedule",
+      ok: false,
+      detail: `POLL_CRON "${cron}" is not a valid cron expression (e.g. "*/15 * * * *")`,
+    };
   const next = job.nextInvocation()?.toISOString();
   job.cancel();
   return { name: "poll schedule", ok: true, detail: `POLL_CRON "${cron}" (UTC), next run ${next ?? "?"}` };
@@ -66,10 +90,15 @@ async function checkStateStore(config: Config): Promise<CheckResult> {
     }
     const version = await store.write(key, JSON.stringify({ doctor: new Date().toISOString() }), { ifAbsent: true });
     const back = await store.read(key);
-    if (!back) return { name: "state store", ok: false, detail: `${store.location}: wrote ${key} but could not read it back` };
+    if (!back)
+      return { name: "state store", ok: false, detail: `${store.location}: wrote ${key} but could not read it back` };
     await store.remove(key, version);
     return { name: "state store", ok: true, detail: `${store.location}: conditional write, read and delete work` };
   } catch (err) {
-    return { name: "state store", ok: false, detail: `${store.location}: ${(err as Error).message} (STATE_URL holds the poller's bookmarks and lease)` };
+    return {
+      name: "state store",
+      ok: false,
+      detail: `${store.location}: ${(err as Error).message} (STATE_URL holds the poller's bookmarks and lease)`,
+    };
   }
 }

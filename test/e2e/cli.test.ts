@@ -1,9 +1,9 @@
-import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, describe, test } from "node:test";
 import { CLI_PATH } from "../helpers/cli.js";
 
 const dirs: string[] = [];

@@ -1,10 +1,10 @@
-import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServe, type RunningCli } from "../helpers/cli.js";
-import { startFirehoseStub, stubEnv, type FirehoseStub } from "../helpers/firehose-stub.js";
+import { after, describe, test } from "node:test";
+import { type RunningCli, startServe } from "../helpers/cli.js";
+import { type FirehoseStub, startFirehoseStub, stubEnv } from "../helpers/firehose-stub.js";
 import { postWebhook, responseWebhook } from "../helpers/webhook.js";
 
 const SECRET = "fault-secret";

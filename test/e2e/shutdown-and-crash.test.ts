@@ -1,8 +1,8 @@
-import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, describe, test } from "node:test";
 import { startServe } from "../helpers/cli.js";
 import { listFiles, readClosedRecords } from "../helpers/data-files.js";
 import { postWebhook, responseWebhook } from "../helpers/webhook.js";
@@ -67,9 +67,16 @@ describe("serve: shutdown and crash", () => {
     const dataDir = await tempDir();
     const first = await startServe({ DATA_DIR: dataDir, WOOTRIC_WEBHOOK_SECRET: "s", FILE_ROTATE_SECONDS: "3600" });
     const ids = Array.from({ length: 50 }, (_, i) => i + 1);
-    await Promise.all(ids.map(async (id) => assert.equal((await postWebhook(first.baseUrl, responseWebhook(id), { secret: "s" })).status, 200)));
+    await Promise.all(
+      ids.map(async (id) =>
+        assert.equal((await postWebhook(first.baseUrl, responseWebhook(id), { secret: "s" })).status, 200),
+      ),
+    );
     assert.equal(await first.stop("SIGKILL"), "SIGKILL");
-    assert.ok((await listFiles(dataDir)).some((f) => f.endsWith(".json.gz.open")), "the crash left an open file");
+    assert.ok(
+      (await listFiles(dataDir)).some((f) => f.endsWith(".json.gz.open")),
+      "the crash left an open file",
+    );
 
     const second = await startServe({ DATA_DIR: dataDir, WOOTRIC_WEBHOOK_SECRET: "s" });
     assert.match(second.output(), /finalised a file left open by an earlier run/);

@@ -66,7 +66,12 @@ describe("wootric-firehose sync / backfill (built CLI against the fake Wootric A
 
   test("sync --once writes every record to the file sink and exits 0", async () => {
     const dir = temp();
-    const env = { ...fake.env(), DATA_DIR: path.join(dir, "data"), STATE_URL: path.join(dir, "state"), SYNC_SETTLE_SECONDS: "0" };
+    const env = {
+      ...fake.env(),
+      DATA_DIR: path.join(dir, "data"),
+      STATE_URL: path.join(dir, "state"),
+      SYNC_SETTLE_SECONDS: "0",
+    };
     const res = await runCli(["sync", "--once", "--streams", "responses,segments"], env);
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /^responses: 3040 records, bookmark /m);
@@ -84,7 +89,13 @@ describe("wootric-firehose sync / backfill (built CLI against the fake Wootric A
 
   test("a sync killed with SIGKILL mid-way resumes from its bookmark and loses nothing", async () => {
     const dir = temp();
-    const env = { ...fake.env(), DATA_DIR: path.join(dir, "data"), STATE_URL: path.join(dir, "state"), SYNC_SETTLE_SECONDS: "0", LOOKBACK_DAYS: "0" };
+    const env = {
+      ...fake.env(),
+      DATA_DIR: path.join(dir, "data"),
+      STATE_URL: path.join(dir, "state"),
+      SYNC_SETTLE_SECONDS: "0",
+      LOOKBACK_DAYS: "0",
+    };
     // Slow the API down (100 ms a page, ~6 s in all) so the kill lands mid-sync, after the first bookmark write
     // (bookmarks are written at most every 5 s during a stream).
     fake.beforeList = async () => {
@@ -92,12 +103,18 @@ describe("wootric-firehose sync / backfill (built CLI against the fake Wootric A
     };
     try {
       const bookmark = path.join(dir, "state", "bookmarks", "responses.json");
-      const killed = await runCli(["sync", "--once", "--streams", "responses"], env, { killWhen: () => existsSync(bookmark) });
+      const killed = await runCli(["sync", "--once", "--streams", "responses"], env, {
+        killWhen: () => existsSync(bookmark),
+      });
       assert.equal(killed.signal, "SIGKILL");
       fake.beforeList = undefined;
       const resumed = await runCli(["sync", "--once", "--streams", "responses"], env);
       assert.equal(resumed.code, 0, resumed.stderr);
-      const ids = new Set((await readClosedRecords(path.join(dir, "data"))).filter((r) => r.envelope.entity === "response").map((r) => String(r.envelope.id)));
+      const ids = new Set(
+        (await readClosedRecords(path.join(dir, "data")))
+          .filter((r) => r.envelope.entity === "response")
+          .map((r) => String(r.envelope.id)),
+      );
       assert.equal(ids.size, 3040, "every response is in S3-bound files after the crash and the resume");
       const written = Number(/^responses: (\d+) records/m.exec(resumed.stdout)?.[1]);
       assert.ok(written < 3040, `the resumed run started from the bookmark, not from scratch (${written})`);
@@ -110,10 +127,15 @@ describe("wootric-firehose sync / backfill (built CLI against the fake Wootric A
     const dir = temp();
     const env = { ...fake.env(), DATA_DIR: path.join(dir, "data"), STATE_URL: path.join(dir, "state") };
     const day = (s: number) => new Date(s * 1000).toISOString().slice(0, 10);
-    const res = await runCli(["backfill", "--since", day(now - 3 * 86_400), "--until", day(now - 2 * 86_400), "--streams", "responses"], env);
+    const res = await runCli(
+      ["backfill", "--since", day(now - 3 * 86_400), "--until", day(now - 2 * 86_400), "--streams", "responses"],
+      env,
+    );
     assert.equal(res.code, 0, res.stderr);
     const since = Date.parse(`${day(now - 3 * 86_400)}T00:00:00Z`) / 1000;
-    const expected = [...fake.lists.responses.values()].filter((r) => r.created >= since && r.created < since + 86_400).length;
+    const expected = [...fake.lists.responses.values()].filter(
+      (r) => r.created >= since && r.created < since + 86_400,
+    ).length;
     assert.match(res.stdout, new RegExp(`^responses: ${expected} records`, "m"));
 
     assert.equal((await runCli(["backfill", "--streams", "responses"], env)).code, 2);

@@ -1,9 +1,9 @@
-import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, describe, test } from "node:test";
 import { CLI_PATH, startServe } from "../helpers/cli.js";
 import { listFiles, readClosedRecords } from "../helpers/data-files.js";
 import { postWebhook, responseWebhook, sign } from "../helpers/webhook.js";
@@ -21,21 +21,44 @@ after(async () => {
 describe("serve: webhook intake end to end (built CLI, real HTTP, gzip files)", () => {
   test("signed JSON and form webhooks land; 401/413/415 are refused and not stored; unparsable signed bodies become dead letters", async () => {
     const dataDir = await tempDir();
-    const cli = await startServe({ DATA_DIR: dataDir, WOOTRIC_WEBHOOK_SECRET: "old-secret, new-secret", WEBHOOK_MAX_BYTES: "4096" });
+    const cli = await startServe({
+      DATA_DIR: dataDir,
+      WOOTRIC_WEBHOOK_SECRET: "old-secret, new-secret",
+      WEBHOOK_MAX_BYTES: "4096",
+    });
     try {
       const url = cli.baseUrl;
       assert.equal((await postWebhook(url, responseWebhook(1), { secret: "new-secret" })).status, 200);
-      assert.equal((await postWebhook(url, responseWebhook(2), { secret: "old-secret", contentType: "application/json; charset=utf-8" })).status, 200);
-      const form = "decline[id]=3&decline[end_user_id]=33&decline[end_user_properties][plan]=Pro&decline[updated_at]=2024-03-05%2010%3A16%3A21%20-0800&event_name=created&account_token=NPS-test";
-      assert.equal((await postWebhook(url, form, { secret: "new-secret", contentType: "application/x-www-form-urlencoded" })).status, 200);
+      assert.equal(
+        (
+          await postWebhook(url, responseWebhook(2), {
+            secret: "old-secret",
+            contentType: "application/json; charset=utf-8",
+          })
+        ).status,
+        200,
+      );
+      const form =
+        "decline[id]=3&decline[end_user_id]=33&decline[end_user_properties][plan]=Pro&decline[updated_at]=2024-03-05%2010%3A16%3A21%20-0800&event_name=created&account_token=NPS-test";
+      assert.equal(
+        (await postWebhook(url, form, { secret: "new-secret", contentType: "application/x-www-form-urlencoded" }))
+          .status,
+        200,
+      );
 
       // Refused, never stored.
       assert.equal((await postWebhook(url, responseWebhook(101))).status, 401);
       assert.equal((await postWebhook(url, responseWebhook(102), { secret: "wrong" })).status, 401);
-      assert.equal((await postWebhook(url, responseWebhook(103), { signature: sign("new-secret", responseWebhook(999)) })).status, 401);
+      assert.equal(
+        (await postWebhook(url, responseWebhook(103), { signature: sign("new-secret", responseWebhook(999)) })).status,
+        401,
+      );
       const big = responseWebhook(104, { text: "x".repeat(5000) });
       assert.equal((await postWebhook(url, big, { secret: "new-secret" })).status, 413);
-      assert.equal((await postWebhook(url, responseWebhook(105), { secret: "new-secret", contentType: "text/plain" })).status, 415);
+      assert.equal(
+        (await postWebhook(url, responseWebhook(105), { secret: "new-secret", contentType: "text/plain" })).status,
+        415,
+      );
 
       // Signed but unparsable, or no record inside: kept as dead letters and acknowledged.
       const garbage = '{"response": {"id": 7, oops';
@@ -61,7 +84,12 @@ describe("serve: webhook intake end to end (built CLI, real HTTP, gzip files)", 
     assert.ok(!(await listFiles(dataDir)).some((f) => f.endsWith(".open")), "every file closed on shutdown");
     const records = await readClosedRecords(dataDir);
     const byEntity = (e: string) => records.filter((r) => r.envelope.entity === e).map((r) => r.envelope);
-    assert.deepEqual(byEntity("response").map((e) => e.id).sort(), [1, 2]);
+    assert.deepEqual(
+      byEntity("response")
+        .map((e) => e.id)
+        .sort(),
+      [1, 2],
+    );
     const resp = byEntity("response").find((e) => e.id === 1)!;
     assert.equal(resp.dedup_key, "response:1:1709662531");
     assert.equal(resp.event_name, "created");
@@ -73,9 +101,12 @@ describe("serve: webhook intake end to end (built CLI, real HTTP, gzip files)", 
     const dead = byEntity("dead_letter");
     assert.equal(dead.length, 2);
     assert.ok(dead.some((d) => d.data.raw === '{"response": {"id": 7, oops' && /JSON/.test(String(d.data.reason))));
-    for (const r of records) assert.match(r.file, new RegExp(`^entity=${r.envelope.entity}/dt=\\d{4}-\\d{2}-\\d{2}/part-[^/]+\\.json\\.gz$`));
+    for (const r of records)
+      assert.match(r.file, new RegExp(`^entity=${r.envelope.entity}/dt=\\d{4}-\\d{2}-\\d{2}/part-[^/]+\\.json\\.gz$`));
     // zcat reads the closed files.
-    const z = spawnSync("sh", ["-c", `zcat ${join(dataDir, "entity=response")}/dt=*/*.json.gz | wc -l`], { encoding: "utf8" });
+    const z = spawnSync("sh", ["-c", `zcat ${join(dataDir, "entity=response")}/dt=*/*.json.gz | wc -l`], {
+      encoding: "utf8",
+    });
     assert.equal(z.stdout.trim(), "2");
   });
 
@@ -92,7 +123,11 @@ describe("serve: webhook intake end to end (built CLI, real HTTP, gzip files)", 
     assert.equal((await postWebhook(first.baseUrl, responseWebhook(6))).status, 401);
     assert.equal(await first.stop(), 0);
     const second = await startServe({ DATA_DIR: dataDir });
-    assert.equal((await postWebhook(second.baseUrl, responseWebhook(7), { secret })).status, 200, "the same secret is reused");
+    assert.equal(
+      (await postWebhook(second.baseUrl, responseWebhook(7), { secret })).status,
+      200,
+      "the same secret is reused",
+    );
     assert.equal(await second.stop(), 0);
     assert.deepEqual((await readClosedRecords(dataDir)).map((r) => r.envelope.id).sort(), [5, 7]);
   });
@@ -117,7 +152,11 @@ describe("serve: webhook intake end to end (built CLI, real HTTP, gzip files)", 
     });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /WOOTRIC_WEBHOOK_SECRET is not set/);
-    const bad = spawnSync(process.execPath, [CLI_PATH, "serve"], { env: { PATH: process.env.PATH ?? "", PORT: "http" }, encoding: "utf8", timeout: 20_000 });
+    const bad = spawnSync(process.execPath, [CLI_PATH, "serve"], {
+      env: { PATH: process.env.PATH ?? "", PORT: "http" },
+      encoding: "utf8",
+      timeout: 20_000,
+    });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /PORT="http"/);
   });
@@ -137,6 +176,9 @@ describe("serve: webhook intake end to end (built CLI, real HTTP, gzip files)", 
     } finally {
       assert.equal(await cli.stop(), 0);
     }
-    assert.deepEqual((await readClosedRecords(dataDir)).map((r) => r.envelope.id), [11]);
+    assert.deepEqual(
+      (await readClosedRecords(dataDir)).map((r) => r.envelope.id),
+      [11],
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./moto.js";
 
@@ -19,7 +19,14 @@ export interface RunningCli {
 export async function startServe(env: Record<string, string>, args: string[] = ["serve"]): Promise<RunningCli> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn(process.execPath, [CLI_PATH, ...args], {
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_FORMAT: "json", ...env, PORT: String(port), HOST: "127.0.0.1" },
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      LOG_FORMAT: "json",
+      ...env,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -31,7 +38,8 @@ export async function startServe(env: Record<string, string>, args: string[] = [
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`CLI exited early (${await exited}):\n${out}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`CLI exited early (${await exited}):\n${out}`);
     try {
       const res = await fetch(`${baseUrl}/healthz`);
       if (res.ok) break;

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { systemClock, type Clock } from "../../src/wootric/clock.js";
+import { type Clock, systemClock } from "../../src/wootric/clock.js";
 
 /**
  * A faithful fake of the Wootric REST API v1 (reference: shared/reference/wootric-api.md), served over real HTTP on
@@ -61,7 +61,11 @@ export class FakeWootric {
   tokenTtlSeconds: number;
   rateLimit: { limit: number; windowSeconds: number } | undefined;
   readonly offsetMin: number;
-  readonly lists: Record<ListName, Map<number, FakeRecord>> = { end_users: new Map(), responses: new Map(), declines: new Map() };
+  readonly lists: Record<ListName, Map<number, FakeRecord>> = {
+    end_users: new Map(),
+    responses: new Map(),
+    declines: new Map(),
+  };
   segments: { name: string; data_type: string; created: number }[] = [];
   surveyTemplates: Record<string, unknown>[] = [];
   readonly log: LoggedRequest[] = [];
@@ -153,12 +157,22 @@ export class FakeWootric {
   }
 
   addDecline(created: number, fields: Record<string, unknown> = {}): FakeRecord {
-    return this.add("declines", created, { end_user_id: 480_000_001, survey_id: 77_001, end_user: { properties: {} }, ...fields });
+    return this.add("declines", created, {
+      end_user_id: 480_000_001,
+      survey_id: 77_001,
+      end_user: { properties: {} },
+      ...fields,
+    });
   }
 
   addEndUser(updated: number, fields: Record<string, unknown> = {}, created = updated): FakeRecord {
     const n = this.nextId;
-    return this.add("end_users", created, { email: `user${n}@example.com`, external_id: `u-${n}`, properties: {}, ...fields }, updated);
+    return this.add(
+      "end_users",
+      created,
+      { email: `user${n}@example.com`, external_id: `u-${n}`, properties: {}, ...fields },
+      updated,
+    );
   }
 
   /** An edit: fields change and updated_at moves to `at` (default now). */
@@ -204,14 +218,15 @@ export class FakeWootric {
   }
 
   count(pathPrefix: string, status?: number): number {
-    return this.log.filter((r) => r.path.startsWith(pathPrefix) && (status === undefined || r.status === status)).length;
+    return this.log.filter((r) => r.path.startsWith(pathPrefix) && (status === undefined || r.status === status))
+      .length;
   }
 
   // ---- HTTP -------------------------------------------------------------------------------------------------
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://fake");
-    const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}): undefined => {
       this.log.push({ method: req.method ?? "", path: url.pathname, query: url.searchParams, status });
       res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", ...headers });
       res.end(JSON.stringify(body));
@@ -257,7 +272,11 @@ export class FakeWootric {
           limitHeaders,
         );
       case "/v1/survey_templates":
-        return send(200, { default_survey_template_id: this.surveyTemplates[0]?.id ?? null, survey_templates: this.surveyTemplates }, limitHeaders);
+        return send(
+          200,
+          { default_survey_template_id: this.surveyTemplates[0]?.id ?? null, survey_templates: this.surveyTemplates },
+          limitHeaders,
+        );
       case "/v1/nps_summary":
         return send(200, this.npsSummary(q), limitHeaders);
       default:
@@ -275,7 +294,13 @@ export class FakeWootric {
     }
     const token = randomBytes(16).toString("hex");
     this.tokens.set(token, this.clock.now() + this.tokenTtlSeconds * 1000);
-    send(200, { access_token: token, token_type: "bearer", expires_in: this.tokenTtlSeconds, scope: "public", created_at: this.nowSec() });
+    send(200, {
+      access_token: token,
+      token_type: "bearer",
+      expires_in: this.tokenTtlSeconds,
+      scope: "public",
+      created_at: this.nowSec(),
+    });
   }
 
   private consumeRate(): Record<string, string> | "limited" {
@@ -299,19 +324,26 @@ export class FakeWootric {
     };
   }
 
-  private list(name: ListName, q: URLSearchParams, send: (s: number, b: unknown, h?: Record<string, string>) => void, headers: Record<string, string>): void {
+  private list(
+    name: ListName,
+    q: URLSearchParams,
+    send: (s: number, b: unknown, h?: Record<string, string>) => undefined,
+    headers: Record<string, string>,
+  ): undefined {
     const pageRaw = q.get("page") ?? "1";
     const page = Number(pageRaw);
     if (!/^\d+$/.test(pageRaw) || page < 1 || page > 30) return send(400, PAGE_ERROR, headers);
     const perRaw = q.get("per_page") ?? "25";
-    if (!/^\d+$/.test(perRaw) || Number(perRaw) < 1) return send(400, { errors: [{ message: "per_page does not have a valid value" }] }, headers);
+    if (!/^\d+$/.test(perRaw) || Number(perRaw) < 1)
+      return send(400, { errors: [{ message: "per_page does not have a valid value" }] }, headers);
     const perPage = Math.min(50, Number(perRaw));
 
     const defaultOrder = name === "end_users" ? "asc" : "desc";
     const order = q.get("sort_order") === "asc" ? "asc" : q.get("sort_order") === "desc" ? "desc" : defaultOrder;
     const sortKey = q.get("sort_key");
     let keyName: "email" | "created" | "updated";
-    if (name === "end_users") keyName = sortKey === "updated_at" ? "updated" : sortKey === "created_at" ? "created" : "email";
+    if (name === "end_users")
+      keyName = sortKey === "updated_at" ? "updated" : sortKey === "created_at" ? "created" : "email";
     else keyName = "created";
     const cacheKey = `${name}:${keyName}:${order}`;
     let sorted = this.sortedCache.get(cacheKey);
@@ -333,7 +365,8 @@ export class FakeWootric {
         const v = q.get(`${param}[${op}]`);
         if (v === null) continue;
         const t = Number(v);
-        if (!Number.isFinite(t)) return send(400, { errors: [{ message: `${param} does not have a valid value` }] }, headers);
+        if (!Number.isFinite(t))
+          return send(400, { errors: [{ message: `${param} does not have a valid value` }] }, headers);
         conditions.push({ field: param, op, t });
       }
     }
@@ -356,8 +389,16 @@ export class FakeWootric {
         if (c.field !== keyName) continue;
         const v = (r: FakeRecord) => r[keyName] as number;
         // In ascending order "x >= t" is a suffix; in descending order "x < t" is, and so on.
-        const lower = (ok: (x: number) => boolean) => (lo = Math.max(lo, firstIndex((r) => ok(v(r)))));
-        const upper = (bad: (x: number) => boolean) => (hi = Math.min(hi, firstIndex((r) => bad(v(r)))));
+        const lower = (ok: (x: number) => boolean) =>
+          (lo = Math.max(
+            lo,
+            firstIndex((r) => ok(v(r))),
+          ));
+        const upper = (bad: (x: number) => boolean) =>
+          (hi = Math.min(
+            hi,
+            firstIndex((r) => bad(v(r))),
+          ));
         if (asc) {
           if (c.op === "gte" || c.op === "eq") lower((x) => x >= c.t);
           if (c.op === "gt") lower((x) => x > c.t);
@@ -373,7 +414,11 @@ export class FakeWootric {
     }
     if (keyName !== "email" && conditions.every((c) => c.field === keyName)) {
       const from = lo + (page - 1) * perPage;
-      return send(200, sorted.slice(from, Math.max(from, Math.min(hi, from + perPage))).map((r) => this.render(r)), headers);
+      return send(
+        200,
+        sorted.slice(from, Math.max(from, Math.min(hi, from + perPage))).map((r) => this.render(r)),
+        headers,
+      );
     }
     const rows = sorted.slice(lo, Math.max(lo, hi)).filter((r) =>
       conditions.every(({ field: f, op, t }) => {
@@ -382,7 +427,11 @@ export class FakeWootric {
       }),
     );
     const slice = rows.slice((page - 1) * perPage, page * perPage);
-    send(200, slice.map((r) => this.render(r)), headers);
+    send(
+      200,
+      slice.map((r) => this.render(r)),
+      headers,
+    );
   }
 
   render(r: FakeRecord): Record<string, unknown> {

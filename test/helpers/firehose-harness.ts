@@ -8,9 +8,9 @@ import { silentLogger } from "../../src/log.js";
 import { Metrics } from "../../src/ops/metrics.js";
 import type { Envelope } from "../../src/records/envelope.js";
 import { serializeEnvelope } from "../../src/records/envelope.js";
-import type { Sink } from "../../src/sink/sink.js";
-import type { PackLimits, ShipperTuning, FirehoseSinkSettings } from "../../src/sink/firehose/config.js";
+import type { FirehoseSinkSettings, PackLimits, ShipperTuning } from "../../src/sink/firehose/config.js";
 import { openFirehoseSink } from "../../src/sink/firehose/firehose-sink.js";
+import type { Sink } from "../../src/sink/sink.js";
 
 /** A small valid envelope; `pad` bytes of filler make lines of a chosen size. */
 export function envelope(id: number, pad = 0, entity: Envelope["entity"] = "response"): Envelope {
@@ -36,7 +36,10 @@ export function envelopeOfSize(id: number, bytes: number): Envelope {
 
 export const lineOf = (e: Envelope): string => serializeEnvelope(e);
 
-export type PutReply = { FailedPutCount: number; RequestResponses: Array<{ RecordId?: string; ErrorCode?: string; ErrorMessage?: string }> };
+export type PutReply = {
+  FailedPutCount: number;
+  RequestResponses: Array<{ RecordId?: string; ErrorCode?: string; ErrorMessage?: string }>;
+};
 
 /** Everything a fake Firehose saw, call by call, record by record. */
 export interface Recorded {
@@ -46,7 +49,10 @@ export interface Recorded {
 }
 
 export function okReply(n: number): PutReply {
-  return { FailedPutCount: 0, RequestResponses: Array.from({ length: n }, (_, i) => ({ RecordId: `rid-${i}-${Math.random()}` })) };
+  return {
+    FailedPutCount: 0,
+    RequestResponses: Array.from({ length: n }, (_, i) => ({ RecordId: `rid-${i}-${Math.random()}` })),
+  };
 }
 
 /** Splits a Firehose record's Data back into its lines. */
@@ -145,7 +151,11 @@ export async function openHarness(opts: HarnessOptions): Promise<Harness> {
       const m = metrics.registry.getSingleMetric(`wootric_firehose_${name}`);
       if (!m) return NaN;
       const values = (await m.get()).values;
-      const hit = values.find((v) => Object.entries(labels).every(([k, val]) => String(v.labels[k]) === val) && !("metricName" in v && String(v.metricName).endsWith("_bucket")));
+      const hit = values.find(
+        (v) =>
+          Object.entries(labels).every(([k, val]) => String(v.labels[k]) === val) &&
+          !("metricName" in v && String(v.metricName).endsWith("_bucket")),
+      );
       return hit?.value ?? 0;
     },
     async cleanup() {
@@ -159,5 +169,9 @@ export async function openHarness(opts: HarnessOptions): Promise<Harness> {
 
 /** An SDK-shaped service error (what the client throws for a JSON error body). */
 export function awsError(name: string, status: number, message = name): Error {
-  return Object.assign(new Error(message), { name, $fault: status >= 500 ? "server" : "client", $metadata: { httpStatusCode: status } });
+  return Object.assign(new Error(message), {
+    name,
+    $fault: status >= 500 ? "server" : "client",
+    $metadata: { httpStatusCode: status },
+  });
 }

@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
 /**
  * A local Firehose speaking the JSON protocol (application/x-amz-json-1.1, X-Amz-Target: Firehose_20150804.<Op>),
@@ -63,10 +63,21 @@ export async function startFirehoseStub(opts: StubOptions = {}): Promise<Firehos
   const stub: FirehoseStub = {
     endpoint: "",
     lines: [],
-    stats: { calls: 0, records: 0, bytes: 0, acceptedRecords: 0, acceptedBytes: 0, acceptedLines: 0, billedUnits: 0, failedEntries: 0, errors: 0 },
+    stats: {
+      calls: 0,
+      records: 0,
+      bytes: 0,
+      acceptedRecords: 0,
+      acceptedBytes: 0,
+      acceptedLines: 0,
+      billedUnits: 0,
+      failedEntries: 0,
+      errors: 0,
+    },
     setMode(m) {
       mode = m;
-      if (m.kind !== "hang") for (const res of hanging.splice(0)) error(res, 500, "ServiceUnavailableException", "recovered");
+      if (m.kind !== "hang")
+        for (const res of hanging.splice(0)) error(res, 500, "ServiceUnavailableException", "recovered");
     },
     setEntryFailureRate(r) {
       failureRate = r;
@@ -105,7 +116,8 @@ export async function startFirehoseStub(opts: StubOptions = {}): Promise<Firehos
       return error(res, 400, "SerializationException", "body is not JSON");
     }
     if (op === "DescribeDeliveryStream") {
-      if (body.DeliveryStreamName !== streamName) return error(res, 400, "ResourceNotFoundException", `Firehose ${String(body.DeliveryStreamName)} not found.`);
+      if (body.DeliveryStreamName !== streamName)
+        return error(res, 400, "ResourceNotFoundException", `Firehose ${String(body.DeliveryStreamName)} not found.`);
       return send(res, 200, {
         DeliveryStreamDescription: {
           DeliveryStreamName: streamName,
@@ -127,15 +139,23 @@ export async function startFirehoseStub(opts: StubOptions = {}): Promise<Firehos
       case "throttle":
         return error(res, 400, "ThrottlingException", "Rate exceeded");
       case "not_found":
-        return error(res, 400, "ResourceNotFoundException", `Firehose ${streamName} under account 123456789012 not found.`);
+        return error(
+          res,
+          400,
+          "ResourceNotFoundException",
+          `Firehose ${streamName} under account 123456789012 not found.`,
+        );
       case "hang":
         hanging.push(res);
         return;
       case "ok":
         break;
     }
-    if (body.DeliveryStreamName !== streamName) return error(res, 400, "ResourceNotFoundException", `Firehose ${String(body.DeliveryStreamName)} not found.`);
-    const records = (op === "PutRecord" ? [body.Record] : (body.Records as unknown[])) as Array<{ Data?: string }> | undefined;
+    if (body.DeliveryStreamName !== streamName)
+      return error(res, 400, "ResourceNotFoundException", `Firehose ${String(body.DeliveryStreamName)} not found.`);
+    const records = (op === "PutRecord" ? [body.Record] : (body.Records as unknown[])) as
+      | Array<{ Data?: string }>
+      | undefined;
     if (!Array.isArray(records) || records.length === 0 || records.length > 500) {
       return error(res, 400, "InvalidArgumentException", "Records must hold 1 to 500 entries");
     }

@@ -1,5 +1,5 @@
 import type { Envelope } from "../../src/records/envelope.js";
-import { SinkUnavailableError, type Readiness, type Sink } from "../../src/sink/sink.js";
+import { type Readiness, type Sink, SinkUnavailableError } from "../../src/sink/sink.js";
 
 /** An in-memory Sink for engine tests: records what was acknowledged; can be told to fail after N writes. */
 export class MemorySink implements Sink {

@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { loadConfig, type Config } from "../../src/config.js";
+import { type Config, loadConfig } from "../../src/config.js";
 import { silentLogger } from "../../src/log.js";
 import { Metrics } from "../../src/ops/metrics.js";
 import type { RunMode } from "../../src/poller/engine.js";
 import { PollerMetrics } from "../../src/poller/poller-metrics.js";
-import { makeClient, runPoller, type RunOutcome } from "../../src/poller/run.js";
+import { makeClient, type RunOutcome, runPoller } from "../../src/poller/run.js";
 import { selectStreams } from "../../src/poller/streams.js";
 import { DirStateStore } from "../../src/state/dir-store.js";
 import type { StateStore } from "../../src/state/store.js";
@@ -28,11 +28,20 @@ export interface Harness {
   pollerMetrics: PollerMetrics;
   client: WootricClient;
   stateDir: string;
-  run(streams?: string, mode?: RunMode, overrides?: { sink?: MemorySink; signal?: AbortSignal; checkpointEveryMs?: number }): Promise<RunOutcome>;
+  run(
+    streams?: string,
+    mode?: RunMode,
+    overrides?: { sink?: MemorySink; signal?: AbortSignal; checkpointEveryMs?: number },
+  ): Promise<RunOutcome>;
   cleanup(): void;
 }
 
-export function makeHarness(fake: FakeWootric, clock: Clock, env: Record<string, string> = {}, store?: StateStore): Harness {
+export function makeHarness(
+  fake: FakeWootric,
+  clock: Clock,
+  env: Record<string, string> = {},
+  store?: StateStore,
+): Harness {
   const stateDir = mkdtempSync(path.join(tmpdir(), "wf-poll-"));
   const config = loadConfig({
     ...fake.env(),
@@ -79,11 +88,17 @@ export function makeHarness(fake: FakeWootric, clock: Clock, env: Record<string,
 }
 
 /** Sum of a counter (optionally filtered by labels) from the registry. */
-export async function counterValue(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function counterValue(
+  metrics: Metrics,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const m = metrics.registry.getSingleMetric(`wootric_firehose_${name}`);
   if (!m) return 0;
   const data = await m.get();
   return data.values
-    .filter((v) => Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want))
+    .filter((v) =>
+      Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want),
+    )
     .reduce((s, v) => s + v.value, 0);
 }

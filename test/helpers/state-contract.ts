@@ -12,7 +12,11 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
       const v1 = await store.write("bookmarks/a.json", '{"n":1}', { ifAbsent: true });
       await assert.rejects(store.write("bookmarks/a.json", '{"n":9}', { ifAbsent: true }), StateConflictError);
       const v2 = await store.write("bookmarks/a.json", '{"n":2}', { ifVersion: v1 });
-      await assert.rejects(store.write("bookmarks/a.json", '{"n":3}', { ifVersion: v1 }), StateConflictError, "a stale writer is rejected");
+      await assert.rejects(
+        store.write("bookmarks/a.json", '{"n":3}', { ifVersion: v1 }),
+        StateConflictError,
+        "a stale writer is rejected",
+      );
       const doc = await store.read("bookmarks/a.json");
       assert.deepEqual(doc, { body: '{"n":2}', version: v2 });
       assert.equal(await store.read("bookmarks/missing.json"), undefined);
@@ -25,8 +29,11 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
         Array.from({ length: 12 }, (_, i) => store.write("bookmarks/race.json", String(i + 1), { ifVersion: v })),
       );
       assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
-      for (const r of results) if (r.status === "rejected") assert.ok(r.reason instanceof StateConflictError, String(r.reason));
-      const creators = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => store.write("bookmarks/new.json", String(i), { ifAbsent: true })));
+      for (const r of results)
+        if (r.status === "rejected") assert.ok(r.reason instanceof StateConflictError, String(r.reason));
+      const creators = await Promise.allSettled(
+        Array.from({ length: 8 }, (_, i) => store.write("bookmarks/new.json", String(i), { ifAbsent: true })),
+      );
       assert.equal(creators.filter((r) => r.status === "fulfilled").length, 1);
     });
 
@@ -44,4 +51,3 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
     });
   });
 }
-

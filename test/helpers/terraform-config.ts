@@ -20,7 +20,15 @@ export interface TerraformConfig {
 }
 
 export async function loadTerraformConfig(dir = TERRAFORM_DIR): Promise<TerraformConfig> {
-  const cfg: TerraformConfig = { resource: {}, data: {}, variable: {}, output: {}, locals: {}, terraform: [], files: {} };
+  const cfg: TerraformConfig = {
+    resource: {},
+    data: {},
+    variable: {},
+    output: {},
+    locals: {},
+    terraform: [],
+    files: {},
+  };
   const names = (await readdir(dir)).filter((n) => n.endsWith(".tf") && !n.endsWith("_override.tf")).sort();
   for (const name of names) {
     const text = await readFile(join(dir, name), "utf8");

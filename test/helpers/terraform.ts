@@ -12,7 +12,21 @@ export function findProviderMirror(): string | undefined {
   const holdsAws = (d: string) => existsSync(join(d, "registry.terraform.io", "hashicorp", "aws"));
   const candidates = [process.env.TF_PLUGIN_MIRROR, join(homedir(), ".terraform.d", "plugins")];
   for (const c of candidates) if (c && holdsAws(c)) return c;
-  const skip = new Set(["proc", "sys", "dev", "run", "tmp", "var", "home", "root", "work", "mnt", "media", "boot", "lost+found"]);
+  const skip = new Set([
+    "proc",
+    "sys",
+    "dev",
+    "run",
+    "tmp",
+    "var",
+    "home",
+    "root",
+    "work",
+    "mnt",
+    "media",
+    "boot",
+    "lost+found",
+  ]);
   const search = (dir: string, depth: number): string | undefined => {
     let entries: string[] = [];
     try {
@@ -62,12 +76,23 @@ export interface RunResult {
 }
 
 /** Runs terraform asynchronously (moto and the service keep running meanwhile); kills it after timeoutMs. */
-export function runTerraform(args: string[], cwd: string, env: Record<string, string>, timeoutMs: number): Promise<RunResult> {
+export function runTerraform(
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<RunResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn("terraform", args, {
       cwd,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1", ...env },
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "",
+        TF_IN_AUTOMATION: "1",
+        CHECKPOINT_DISABLE: "1",
+        ...env,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

@@ -34,7 +34,11 @@ export interface PostOptions {
 }
 
 /** POSTs a webhook; signs it with `secret` unless `signature` is given. */
-export async function postWebhook(baseUrl: string, body: string | Buffer, opts: PostOptions = {}): Promise<{ status: number; body: string }> {
+export async function postWebhook(
+  baseUrl: string,
+  body: string | Buffer,
+  opts: PostOptions = {},
+): Promise<{ status: number; body: string }> {
   const headers: Record<string, string> = {};
   if (opts.contentType !== null) headers["content-type"] = opts.contentType ?? "application/json";
   const signature = opts.signature ?? (opts.secret !== undefined ? sign(opts.secret, body) : undefined);

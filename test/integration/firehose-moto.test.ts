@@ -1,9 +1,9 @@
-import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
 import { CreateDeliveryStreamCommand, FirehoseClient } from "@aws-sdk/client-firehose";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { silentLogger } from "../../src/log.js";
@@ -11,7 +11,7 @@ import { Metrics } from "../../src/ops/metrics.js";
 import { openFirehoseSink } from "../../src/sink/firehose/firehose-sink.js";
 import { CLI_PATH, startServe } from "../helpers/cli.js";
 import { envelope, envelopeOfSize, lineOf } from "../helpers/firehose-harness.js";
-import { motoMissingReason, startMoto, type Moto } from "../helpers/moto.js";
+import { type Moto, motoMissingReason, startMoto } from "../helpers/moto.js";
 import { postWebhook, responseWebhook } from "../helpers/webhook.js";
 
 const skip = motoMissingReason();
@@ -71,7 +71,12 @@ describe("Firehose sink against moto (Firehose → S3)", { skip }, () => {
       endpoint: moto.endpoint,
       credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
     };
-    s3 = new S3Client({ ...common, forcePathStyle: true, requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" });
+    s3 = new S3Client({
+      ...common,
+      forcePathStyle: true,
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    });
     firehose = new FirehoseClient(common);
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     await s3.send(new CreateBucketCommand({ Bucket: DL_BUCKET }));
@@ -107,7 +112,7 @@ describe("Firehose sink against moto (Firehose → S3)", { skip }, () => {
     const envs = [
       ...Array.from({ length: 1500 }, (_, i) => envelope(i, (i * 37) % 3000)),
       envelope(5000, 0, "decline"),
-      { ...envelope(5001), data: { id: 5001, text: "unicode ✓ é 日本 \"quotes\" \\ back\nslash" } },
+      { ...envelope(5001), data: { id: 5001, text: 'unicode ✓ é 日本 "quotes" \\ back\nslash' } },
       envelopeOfSize(5002, 1_024_000), // exactly one full Firehose record
     ];
     const oversize = envelopeOfSize(6000, 1_200_000);
@@ -121,7 +126,10 @@ describe("Firehose sink against moto (Firehose → S3)", { skip }, () => {
     const got = linesOf(bodies);
     const want = envs.map(lineOf);
     assert.deepEqual([...got].sort(), [...want].sort(), "every line arrived exactly, byte for byte");
-    assert.ok(bodies.length < 20, `lines were packed into few calls (${bodies.length} objects for ${want.length} lines)`);
+    assert.ok(
+      bodies.length < 20,
+      `lines were packed into few calls (${bodies.length} objects for ${want.length} lines)`,
+    );
 
     const dl = await readObjects(DL_BUCKET, "dl/dt=");
     assert.equal(dl.length, 1);

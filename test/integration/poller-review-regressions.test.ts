@@ -1,17 +1,17 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { silentLogger } from "../../src/log.js";
-import { Lease } from "../../src/state/lease.js";
-import { DirStateStore } from "../../src/state/dir-store.js";
-import type { StateStore, WriteCondition } from "../../src/state/store.js";
-import { scaledClock, systemClock } from "../../src/wootric/clock.js";
-import { WootricClient } from "../../src/wootric/client.js";
-import { DEFAULT_429_WAIT_MS, RateLimitPacer } from "../../src/wootric/rate-limit.js";
-import { FakeWootric, type FakeRecord } from "../helpers/fake-wootric.js";
-import { DAY, makeHarness, T0, T0S } from "../helpers/poller-harness.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { silentLogger } from "../../src/log.js";
+import { DirStateStore } from "../../src/state/dir-store.js";
+import { Lease } from "../../src/state/lease.js";
+import type { StateStore, WriteCondition } from "../../src/state/store.js";
+import { WootricClient } from "../../src/wootric/client.js";
+import { scaledClock, systemClock } from "../../src/wootric/clock.js";
+import { DEFAULT_429_WAIT_MS, RateLimitPacer } from "../../src/wootric/rate-limit.js";
+import { type FakeRecord, FakeWootric } from "../helpers/fake-wootric.js";
+import { DAY, makeHarness, T0, T0S } from "../helpers/poller-harness.js";
 
 describe("review regressions: window scan", () => {
   const clock = scaledClock(1, T0);
@@ -65,7 +65,10 @@ describe("review regressions: rate limits", () => {
     const p = new RateLimitPacer();
     const now = 1_000_000_000_000;
     // Our clock runs 2 minutes ahead of Wootric's: the server's reset second is in our past, yet it still refuses.
-    assert.equal(p.waitAfter429(new Headers({ "X-Rate-Limit-Reset": String(now / 1000 - 120) }), now), DEFAULT_429_WAIT_MS);
+    assert.equal(
+      p.waitAfter429(new Headers({ "X-Rate-Limit-Reset": String(now / 1000 - 120) }), now),
+      DEFAULT_429_WAIT_MS,
+    );
   });
 
   test("a client whose clock is ahead of Wootric's waits out a 429 storm instead of giving up within seconds", async () => {
@@ -146,7 +149,11 @@ describe("review regressions: nps_summary days", () => {
       assert.equal((await h.run("nps_summary")).status, "ok");
       const day = h.sink.byEntity("nps_summary").filter((e) => e.id === "2026-11-26");
       assert.ok(day.length > 0);
-      assert.equal((day.at(-1)!.data as { responses: number }).responses, 2, "the last summary written for 2026-11-26 counts the whole account day");
+      assert.equal(
+        (day.at(-1)!.data as { responses: number }).responses,
+        2,
+        "the last summary written for 2026-11-26 counts the whole account day",
+      );
     } finally {
       h.cleanup();
       await fake.stop();
@@ -175,14 +182,21 @@ describe("review regressions: first sync", () => {
 describe("review regressions: doctor", () => {
   test("doctor reports an S3 state store that answers 403 for a missing key (no s3:ListBucket), which would stop the first lease", async () => {
     const { mockClient } = await import("aws-sdk-client-mock");
-    const { S3Client, GetObjectCommand, PutObjectCommand, DeleteObjectCommand, S3ServiceException } = await import("@aws-sdk/client-s3");
+    const { S3Client, GetObjectCommand, PutObjectCommand, DeleteObjectCommand, S3ServiceException } = await import(
+      "@aws-sdk/client-s3"
+    );
     const { loadConfig } = await import("../../src/config.js");
     const { checkWootric } = await import("../../src/wootric/doctor-check.js");
     const s3 = mockClient(S3Client);
     const fake = await new FakeWootric().start();
     const dir = mkdtempSync(path.join(tmpdir(), "wf-doctor403-"));
     try {
-      const denied = new S3ServiceException({ name: "AccessDenied", $fault: "client", $metadata: { httpStatusCode: 403 }, message: "Access Denied" });
+      const denied = new S3ServiceException({
+        name: "AccessDenied",
+        $fault: "client",
+        $metadata: { httpStatusCode: 403 },
+        message: "Access Denied",
+      });
       // Without s3:ListBucket: keys that exist read fine, keys that do not exist answer 403, never 404.
       const objects = new Map<string, string>();
       s3.on(PutObjectCommand).callsFake((input: { Key: string; Body: string }) => {
@@ -196,7 +210,14 @@ describe("review regressions: doctor", () => {
       });
       s3.on(DeleteObjectCommand).resolves({});
       const results = await checkWootric(
-        loadConfig({ ...fake.env(), DATA_DIR: dir, STATE_URL: "s3://state-bucket/wootric", AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "x", AWS_SECRET_ACCESS_KEY: "y" }),
+        loadConfig({
+          ...fake.env(),
+          DATA_DIR: dir,
+          STATE_URL: "s3://state-bucket/wootric",
+          AWS_REGION: "us-east-1",
+          AWS_ACCESS_KEY_ID: "x",
+          AWS_SECRET_ACCESS_KEY: "y",
+        }),
       );
       const state = results.find((r) => r.name === "state store")!;
       assert.equal(state.ok, false, state.detail);
@@ -222,7 +243,10 @@ describe("review regressions: nps_summary first sync", () => {
       assert.equal(r1.status, "failed");
       assert.equal((await h.run("responses,nps_summary")).status, "ok");
       const days = new Set(h.sink.byEntity("nps_summary").map((e) => String(e.id)));
-      assert.ok(days.has(fake.localDay(first.created)) || days.has(new Date(first.created * 1000).toISOString().slice(0, 10)), `nps_summary covers the first response's day (got ${[...days].sort().join(", ")})`);
+      assert.ok(
+        days.has(fake.localDay(first.created)) || days.has(new Date(first.created * 1000).toISOString().slice(0, 10)),
+        `nps_summary covers the first response's day (got ${[...days].sort().join(", ")})`,
+      );
     } finally {
       h.cleanup();
       await fake.stop();
@@ -245,7 +269,9 @@ describe("review regressions: crowded second", () => {
         moved = true;
         // Between page 1 and page 2 of the second, a user already read on page 1 (the fake breaks ties by this hash)
         // is updated again: every later user moves up one place.
-        const sorted = [...users].sort((a, b) => (Math.imul(a.id, 2654435761) >>> 0) - (Math.imul(b.id, 2654435761) >>> 0));
+        const sorted = [...users].sort(
+          (a, b) => (Math.imul(a.id, 2654435761) >>> 0) - (Math.imul(b.id, 2654435761) >>> 0),
+        );
         fake.edit("end_users", sorted[0]!.id, { properties: { again: true } }, T0S);
       };
       const r = await h.run("end_users");

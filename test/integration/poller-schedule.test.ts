@@ -25,7 +25,12 @@ describe("poller schedule inside serve", () => {
 
   test("runs once right after start, exposes status and metrics, stops cleanly and releases the lease", async () => {
     // A cron that will not fire during the test: only the start-up run happens.
-    const config = loadConfig({ ...fake.env(), DATA_DIR: dir, STATE_URL: path.join(dir, "state"), POLL_CRON: "0 0 1 1 *" });
+    const config = loadConfig({
+      ...fake.env(),
+      DATA_DIR: dir,
+      STATE_URL: path.join(dir, "state"),
+      POLL_CRON: "0 0 1 1 *",
+    });
     const sink = new MemorySink();
     const metrics = new Metrics({ defaults: false });
     const handle = startPollerSchedule({ config, logger: silentLogger(), metrics, sink });
@@ -42,11 +47,16 @@ describe("poller schedule inside serve", () => {
     assert.match(text, /wootric_firehose_poll_records_total\{stream="responses"\} 1/);
     assert.match(text, /wootric_firehose_poll_bookmark_lag_seconds\{stream="responses"\}/);
     await handle.stop();
-    const lease = JSON.parse((await import("node:fs")).readFileSync(path.join(dir, "state", "lease.json"), "utf8")) as { expires_at: string };
+    const lease = JSON.parse((await import("node:fs")).readFileSync(path.join(dir, "state", "lease.json"), "utf8")) as {
+      expires_at: string;
+    };
     assert.ok(Date.parse(lease.expires_at) < Date.now(), "lease released");
   });
 
   test("an invalid POLL_CRON is refused with a message", () => {
-    assert.throws(() => loadConfig({ ...fake.env(), DATA_DIR: dir, POLL_CRON: "every now and then" }), /POLL_CRON="every now and then": is not a valid cron expression/);
+    assert.throws(
+      () => loadConfig({ ...fake.env(), DATA_DIR: dir, POLL_CRON: "every now and then" }),
+      /POLL_CRON="every now and then": is not a valid cron expression/,
+    );
   });
 });

@@ -38,7 +38,8 @@ describe("bookmarks, crashes and the lease", () => {
       // The bookmark never passes a record that is not durable.
       const durable = crashing.ids("response");
       for (const rec of fake.lists.responses.values()) {
-        if (rec.created < saved.cursor) assert.ok(durable.has(String(rec.id)), `record ${rec.id} before the bookmark was not written`);
+        if (rec.created < saved.cursor)
+          assert.ok(durable.has(String(rec.id)), `record ${rec.id} before the bookmark was not written`);
       }
       assert.ok(saved.cursor > T0S - 20 * DAY, "the bookmark moved");
 
@@ -46,11 +47,18 @@ describe("bookmarks, crashes and the lease", () => {
       const second = await h.run("responses");
       assert.equal(second.status, "ok");
       const firstQuery = fake.log.slice(requestsBefore).find((r) => r.path === "/v1/responses")!;
-      assert.equal(Number(firstQuery.query.get("created[gte]")), saved.cursor, "resumed from the bookmark, not from the start");
+      assert.equal(
+        Number(firstQuery.query.get("created[gte]")),
+        saved.cursor,
+        "resumed from the bookmark, not from the start",
+      );
       const all = new Set([...durable, ...h.sink.ids("response")]);
       assert.equal(all.size, 1090, "nothing lost across the crash");
       for (const e of h.sink.byEntity("response")) {
-        assert.ok(toEpochSeconds(e.data.created_at)! >= saved.cursor, "the resumed run did not re-read before the bookmark");
+        assert.ok(
+          toEpochSeconds(e.data.created_at)! >= saved.cursor,
+          "the resumed run did not re-read before the bookmark",
+        );
       }
     } finally {
       h.cleanup();
@@ -98,11 +106,25 @@ describe("bookmarks, crashes and the lease", () => {
     fake.addResponse(T0S - DAY);
     const h = makeHarness(fake, clock);
     try {
-      const dead = { holder: "dead-replica", host: "gone", pid: 1, purpose: "sync", acquired_at: new Date(T0 - 3_600_000).toISOString() };
-      await h.store.write(LEASE_KEY, JSON.stringify({ ...dead, expires_at: new Date(clock.now() + 30_000).toISOString() }), { ifAbsent: true });
+      const dead = {
+        holder: "dead-replica",
+        host: "gone",
+        pid: 1,
+        purpose: "sync",
+        acquired_at: new Date(T0 - 3_600_000).toISOString(),
+      };
+      await h.store.write(
+        LEASE_KEY,
+        JSON.stringify({ ...dead, expires_at: new Date(clock.now() + 30_000).toISOString() }),
+        { ifAbsent: true },
+      );
       assert.equal((await h.run("responses")).status, "lease_held");
       const cur = (await h.store.read(LEASE_KEY))!;
-      await h.store.write(LEASE_KEY, JSON.stringify({ ...dead, expires_at: new Date(clock.now() - 1000).toISOString() }), { ifVersion: cur.version });
+      await h.store.write(
+        LEASE_KEY,
+        JSON.stringify({ ...dead, expires_at: new Date(clock.now() - 1000).toISOString() }),
+        { ifVersion: cur.version },
+      );
       assert.equal((await h.run("responses")).status, "ok");
       assert.equal(h.sink.ids("response").size, 1);
     } finally {
@@ -120,7 +142,8 @@ describe("bookmarks, crashes and the lease", () => {
       const since = new Date((T0S - 20 * DAY) * 1000).toISOString().slice(0, 10);
       const until = new Date((T0S - 10 * DAY) * 1000).toISOString().slice(0, 10);
       const expected = [...fake.lists.responses.values()].filter(
-        (r) => r.created >= Date.parse(`${since}T00:00:00Z`) / 1000 && r.created < Date.parse(`${until}T00:00:00Z`) / 1000,
+        (r) =>
+          r.created >= Date.parse(`${since}T00:00:00Z`) / 1000 && r.created < Date.parse(`${until}T00:00:00Z`) / 1000,
       );
       const failing = new MemorySink();
       failing.failAfterWrites = 0;
@@ -161,7 +184,10 @@ describe("lease loss mid-run", () => {
     try {
       const run = h.run("responses", { kind: "sync" }, { checkpointEveryMs: 0 });
       for (const deadline = Date.now() + 10_000; calls < 2; ) {
-        if (Date.now() > deadline) throw new Error(`the run stopped before its second request: ${JSON.stringify(await Promise.race([run, "pending"]))}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `the run stopped before its second request: ${JSON.stringify(await Promise.race([run, "pending"]))}`,
+          );
         await new Promise((r) => setTimeout(r, 5));
       }
       const bookmarkBefore = (await h.store.read(bookmarkKey("responses")))!.body;
@@ -172,7 +198,11 @@ describe("lease loss mid-run", () => {
         try {
           await h.store.write(
             LEASE_KEY,
-            JSON.stringify({ holder: "other", acquired_at: new Date(clock.now()).toISOString(), expires_at: new Date(clock.now() + 600_000).toISOString() }),
+            JSON.stringify({
+              holder: "other",
+              acquired_at: new Date(clock.now()).toISOString(),
+              expires_at: new Date(clock.now() + 600_000).toISOString(),
+            }),
             { ifVersion: cur.version },
           );
           break;
@@ -185,8 +215,16 @@ describe("lease loss mid-run", () => {
       const outcome = await run;
       assert.equal(outcome.status, "failed");
       if (outcome.status === "failed") assert.match(outcome.errors[0]!.error, /LeaseLost|Abort|lease/i);
-      assert.equal((await h.store.read(bookmarkKey("responses")))!.body, bookmarkBefore, "no bookmark written after the lease was lost");
-      assert.equal(JSON.parse((await h.store.read(LEASE_KEY))!.body).holder, "other", "the other replica's lease is untouched");
+      assert.equal(
+        (await h.store.read(bookmarkKey("responses")))!.body,
+        bookmarkBefore,
+        "no bookmark written after the lease was lost",
+      );
+      assert.equal(
+        JSON.parse((await h.store.read(LEASE_KEY))!.body).holder,
+        "other",
+        "the other replica's lease is untouched",
+      );
     } finally {
       fake.beforeList = undefined;
       h.cleanup();

@@ -20,7 +20,16 @@ function seedBusyAccount(fake: FakeWootric): { busyDay: number; tieSecond: numbe
     { name: "plan", data_type: "string", created: T0S - 90 * DAY },
     { name: "seats_amount", data_type: "integer", created: T0S - 80 * DAY },
   ];
-  fake.surveyTemplates = [{ id: 11, name: "Default NPS", default_language: "en", languages: [{ code: "en", name: "English" }], non_configured_language_count: 0, custom_samplings: [] }];
+  fake.surveyTemplates = [
+    {
+      id: 11,
+      name: "Default NPS",
+      default_language: "en",
+      languages: [{ code: "en", name: "English" }],
+      non_configured_language_count: 0,
+      custom_samplings: [],
+    },
+  ];
   return { busyDay, tieSecond };
 }
 
@@ -95,7 +104,7 @@ describe("poller sync against the fake Wootric API", () => {
       // The end user adds a comment two days later: updated_at moves, created_at does not.
       fake.edit("responses", a.id, { text: "Needs SSO" }, T0S - 60);
       // A response POSTed with a created_at three days in the past (behind the bookmark).
-      const backdated = fake.addResponse(T0S - 3 * DAY, { text: "imported" }, );
+      const backdated = fake.addResponse(T0S - 3 * DAY, { text: "imported" });
       const r = await h.run("responses");
       assert.equal(r.status, "ok");
       const second = h.sink.byEntity("response").slice(82);
@@ -159,9 +168,15 @@ describe("poller sync against the fake Wootric API", () => {
       const r = await h.run("declines,segments");
       assert.equal(r.status, "failed");
       if (r.status === "failed") {
-        assert.deepEqual(r.errors.map((e) => e.stream), ["declines"]);
+        assert.deepEqual(
+          r.errors.map((e) => e.stream),
+          ["declines"],
+        );
         assert.match(r.errors[0]!.error, /422/);
-        assert.deepEqual(r.streams.map((s) => s.stream), ["segments"]);
+        assert.deepEqual(
+          r.streams.map((s) => s.stream),
+          ["segments"],
+        );
       }
     } finally {
       h.cleanup();
@@ -237,7 +252,10 @@ describe("rate limits", () => {
       fake.storm(3, true);
       const r3 = await h.run("responses", { kind: "sync" }, { checkpointEveryMs: 3_600_000 });
       assert.equal(r3.status, "ok");
-      assert.ok((await counterValue(h.metrics, "wootric_rate_limit_wait_seconds_total", { reason: "429" })) >= 180, "60 s per 429 without Reset");
+      assert.ok(
+        (await counterValue(h.metrics, "wootric_rate_limit_wait_seconds_total", { reason: "429" })) >= 180,
+        "60 s per 429 without Reset",
+      );
     } finally {
       fake.beforeList = undefined;
       h.cleanup();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { scaledClock } from "../../src/wootric/clock.js";
-import { FakeWootric, type FakeRecord } from "../helpers/fake-wootric.js";
+import { type FakeRecord, FakeWootric } from "../helpers/fake-wootric.js";
 import { counterValue, DAY, makeHarness, T0, T0S } from "../helpers/poller-harness.js";
 
 describe("seconds holding more than the list API can page through", () => {
@@ -25,7 +25,10 @@ describe("seconds holding more than the list API can page through", () => {
       const r = await h.run("responses");
       assert.equal(r.status, "ok");
       assert.equal(h.sink.ids("response").size, 1680);
-      assert.equal(await counterValue(h.metrics, "poll_overfull_seconds_total", { stream: "responses", complete: "true" }), 1);
+      assert.equal(
+        await counterValue(h.metrics, "poll_overfull_seconds_total", { stream: "responses", complete: "true" }),
+        1,
+      );
       const desc = fake.log.filter((q) => q.path === "/v1/responses" && q.query.get("sort_order") === "desc");
       assert.ok(desc.length >= 3, "read the second again in descending order");
       assert.equal(fake.count("/v1/", 400), 0, "never asked for page 31");
@@ -45,7 +48,10 @@ describe("seconds holding more than the list API can page through", () => {
       assert.equal(r.status, "ok");
       assert.equal(h.sink.ids("response").size, 3001);
       assert.ok(h.sink.ids("response").has(String(after1.id)));
-      assert.equal(await counterValue(h.metrics, "poll_overfull_seconds_total", { stream: "responses", complete: "false" }), 1);
+      assert.equal(
+        await counterValue(h.metrics, "poll_overfull_seconds_total", { stream: "responses", complete: "false" }),
+        1,
+      );
     } finally {
       h.cleanup();
     }
@@ -77,7 +83,16 @@ describe("seconds holding more than the list API can page through", () => {
   test("snapshots and nps_summary are written when they change, with the documented ids", async () => {
     fake.reset();
     fake.segments = [{ name: "plan", data_type: "string", created: T0S - 9 * DAY }];
-    fake.surveyTemplates = [{ id: 5, name: "NPS", default_language: "en", languages: [], non_configured_language_count: 0, custom_samplings: [] }];
+    fake.surveyTemplates = [
+      {
+        id: 5,
+        name: "NPS",
+        default_language: "en",
+        languages: [],
+        non_configured_language_count: 0,
+        custom_samplings: [],
+      },
+    ];
     fake.addResponse(T0S - 2 * DAY, { score: 10 });
     const h = makeHarness(fake, clock, { LOOKBACK_DAYS: "3" });
     try {
@@ -93,7 +108,13 @@ describe("seconds holding more than the list API can page through", () => {
       fake.addResponse(T0S - 2 * DAY + 60, { score: 0 });
       assert.equal((await h.run("segments,survey_templates,nps_summary")).status, "ok");
       const fresh = h.sink.written.slice(n);
-      assert.deepEqual(fresh.map((e) => `${e.entity}:${e.id}`).sort().filter((x) => x.startsWith("segment")), ["segment:seats_amount"]);
+      assert.deepEqual(
+        fresh
+          .map((e) => `${e.entity}:${e.id}`)
+          .sort()
+          .filter((x) => x.startsWith("segment")),
+        ["segment:seats_amount"],
+      );
       assert.equal(fresh.filter((e) => e.entity === "nps_summary").length, 1, "the day whose NPS changed");
     } finally {
       h.cleanup();

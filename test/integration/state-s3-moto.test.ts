@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { after, before, describe, test } from "node:test";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { loadConfig } from "../../src/config.js";
 import { S3StateStore } from "../../src/state/s3-store.js";
-import { checkWootric } from "../../src/wootric/doctor-check.js";
 import { scaledClock } from "../../src/wootric/clock.js";
+import { checkWootric } from "../../src/wootric/doctor-check.js";
 import { FakeWootric } from "../helpers/fake-wootric.js";
-import { motoMissingReason, startMoto, type Moto } from "../helpers/moto.js";
+import { type Moto, motoMissingReason, startMoto } from "../helpers/moto.js";
 import { DAY, makeHarness, T0, T0S } from "../helpers/poller-harness.js";
 import { stateStoreContract } from "../helpers/state-contract.js";
 
@@ -18,7 +18,12 @@ describe("S3 state store against moto", { skip }, () => {
   let n = 0;
   before(async () => {
     moto = await startMoto();
-    s3 = new S3Client({ region: "us-east-1", endpoint: moto.endpoint, forcePathStyle: true, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+    s3 = new S3Client({
+      region: "us-east-1",
+      endpoint: moto.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+    });
   });
   after(async () => {
     s3?.destroy();
@@ -34,8 +39,14 @@ describe("S3 state store against moto", { skip }, () => {
   test("moto honours If-None-Match and If-Match on PutObject", async () => {
     const store = await freshStore();
     await s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: "x", Body: "1", IfNoneMatch: "*" }));
-    await assert.rejects(s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: "x", Body: "2", IfNoneMatch: "*" })), (e: Error & { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode === 412);
-    await assert.rejects(s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: "x", Body: "2", IfMatch: '"not-the-etag"' })), (e: Error & { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode === 412);
+    await assert.rejects(
+      s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: "x", Body: "2", IfNoneMatch: "*" })),
+      (e: Error & { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode === 412,
+    );
+    await assert.rejects(
+      s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: "x", Body: "2", IfMatch: '"not-the-etag"' })),
+      (e: Error & { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode === 412,
+    );
   });
 
   describe("contract", () => {

@@ -1,8 +1,8 @@
-import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { DescribeDeliveryStreamCommand, FirehoseClient } from "@aws-sdk/client-firehose";
 import {
@@ -18,7 +18,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { glueTables } from "../../src/records/glue-columns.js";
 import { startServe } from "../helpers/cli.js";
-import { motoMissingReason, startMoto, type Moto } from "../helpers/moto.js";
+import { type Moto, motoMissingReason, startMoto } from "../helpers/moto.js";
 import { prepareTerraformCopy, runTerraform, terraformMissingReason } from "../helpers/terraform.js";
 import { postWebhook, responseWebhook } from "../helpers/webhook.js";
 
@@ -85,7 +85,12 @@ describe("terraform apply against moto: webhook → Firehose stream → S3 bucke
   after(async () => {
     if (applied) {
       // Best effort when a test failed before the destroy test ran.
-      await runTerraform(["destroy", "-auto-approve", "-refresh=false", "-no-color", ...VARS], tfDir, tfEnv, TF_TIMEOUT_MS);
+      await runTerraform(
+        ["destroy", "-auto-approve", "-refresh=false", "-no-color", ...VARS],
+        tfDir,
+        tfEnv,
+        TF_TIMEOUT_MS,
+      );
     }
     s3?.destroy();
     firehose?.destroy();
@@ -129,15 +134,22 @@ describe("terraform apply against moto: webhook → Firehose stream → S3 bucke
       RestrictPublicBuckets: true,
     });
     const enc = await s3.send(new GetBucketEncryptionCommand({ Bucket }));
-    assert.equal(enc.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm, "AES256");
+    assert.equal(
+      enc.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm,
+      "AES256",
+    );
     const ver = await s3.send(new GetBucketVersioningCommand({ Bucket }));
     assert.equal(ver.Status, "Enabled");
     const policy = JSON.parse((await s3.send(new GetBucketPolicyCommand({ Bucket }))).Policy!) as {
       Statement: { Effect: string; Condition?: { Bool?: Record<string, string> } }[];
     };
-    assert.ok(policy.Statement.some((s) => s.Effect === "Deny" && s.Condition?.Bool?.["aws:SecureTransport"] === "false"));
+    assert.ok(
+      policy.Statement.some((s) => s.Effect === "Deny" && s.Condition?.Bool?.["aws:SecureTransport"] === "false"),
+    );
 
-    const desc = await firehose.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: outputs.firehose_stream_name!.value as string }));
+    const desc = await firehose.send(
+      new DescribeDeliveryStreamCommand({ DeliveryStreamName: outputs.firehose_stream_name!.value as string }),
+    );
     const dest = desc.DeliveryStreamDescription?.Destinations?.[0]?.ExtendedS3DestinationDescription;
     assert.equal(dest?.Prefix, "wootric/entity=!{partitionKeyFromQuery:entity}/dt=!{partitionKeyFromQuery:dt}/");
     assert.match(dest?.ErrorOutputPrefix ?? "", /!\{firehose:error-output-type\}/);
@@ -167,10 +179,13 @@ describe("terraform apply against moto: webhook → Firehose stream → S3 bucke
   let policyRemoved = false;
   async function readObject(Bucket: string, Key: string): Promise<string> {
     if (!policyRemoved) {
-      await assert.rejects(s3.send(new GetObjectCommand({ Bucket, Key })), (e: { $metadata?: { httpStatusCode?: number } }) => {
-        assert.equal(e.$metadata?.httpStatusCode, 403, "the TLS-only bucket policy denies the plain-HTTP read");
-        return true;
-      });
+      await assert.rejects(
+        s3.send(new GetObjectCommand({ Bucket, Key })),
+        (e: { $metadata?: { httpStatusCode?: number } }) => {
+          assert.equal(e.$metadata?.httpStatusCode, 403, "the TLS-only bucket policy denies the plain-HTTP read");
+          return true;
+        },
+      );
       await s3.send(new DeleteBucketPolicyCommand({ Bucket }));
       policyRemoved = true;
     }
@@ -214,7 +229,10 @@ describe("terraform apply against moto: webhook → Firehose stream → S3 bucke
         }
         if (!found) await new Promise((r) => setTimeout(r, 200));
       }
-      assert.ok(found, `record ${id} did not appear under s3://${Bucket}/wootric/ within 20 s:\n${cli.output().slice(-3000)}`);
+      assert.ok(
+        found,
+        `record ${id} did not appear under s3://${Bucket}/wootric/ within 20 s:\n${cli.output().slice(-3000)}`,
+      );
       assert.ok(key.startsWith("wootric/entity=!{partitionKeyFromQuery:entity}/"), key);
       assert.equal(found.source, "webhook");
       assert.equal(found.event_name, "created");
@@ -239,7 +257,9 @@ describe("terraform apply against moto: webhook → Firehose stream → S3 bucke
     applied = false;
     await assert.rejects(s3.send(new HeadBucketCommand({ Bucket })), "the bucket is gone");
     await assert.rejects(
-      firehose.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: outputs.firehose_stream_name!.value as string })),
+      firehose.send(
+        new DescribeDeliveryStreamCommand({ DeliveryStreamName: outputs.firehose_stream_name!.value as string }),
+      ),
       "the stream is gone",
     );
   });

@@ -1,11 +1,11 @@
-import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { motoMissingReason, startMoto, type Moto } from "../helpers/moto.js";
+import { after, before, describe, test } from "node:test";
+import { type Moto, motoMissingReason, startMoto } from "../helpers/moto.js";
+import { prepareTerraformCopy, type RunResult, runTerraform, terraformMissingReason } from "../helpers/terraform.js";
 import { TERRAFORM_DIR } from "../helpers/terraform-config.js";
-import { prepareTerraformCopy, runTerraform, terraformMissingReason, type RunResult } from "../helpers/terraform.js";
 
 /**
  * `terraform plan` of the complete example (compute layer included), which `terraform validate` cannot do: it
@@ -35,7 +35,12 @@ describe("terraform plan of the examples", { skip, timeout: 180_000 }, () => {
   });
 
   const plan = (args: string[]) =>
-    runTerraform(["plan", "-input=false", "-no-color", "-lock=false", "-var-file=examples/complete.tfvars", ...args], dir, env, 120_000);
+    runTerraform(
+      ["plan", "-input=false", "-no-color", "-lock=false", "-var-file=examples/complete.tfvars", ...args],
+      dir,
+      env,
+      120_000,
+    );
 
   // Both plans start together: most of a plan's time is the provider starting up, not CPU.
   let full: Promise<RunResult>;

@@ -1,12 +1,12 @@
-import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
-import { createApp } from "../../src/webhook/app.js";
+import type { AddressInfo } from "node:net";
+import { describe, test } from "node:test";
 import { silentLogger } from "../../src/log.js";
 import { Metrics } from "../../src/ops/metrics.js";
 import type { Envelope } from "../../src/records/envelope.js";
-import { SinkUnavailableError, type Sink } from "../../src/sink/sink.js";
+import { type Sink, SinkUnavailableError } from "../../src/sink/sink.js";
+import { createApp } from "../../src/webhook/app.js";
 import { postWebhook, responseWebhook, sign } from "../helpers/webhook.js";
 
 /** A sink whose writes settle only when the test says so. */
@@ -23,8 +23,13 @@ function controllableSink() {
 
 async function listen(sink: Sink): Promise<{ url: string; server: Server }> {
   const app = createApp({
-    sink, logger: silentLogger(), metrics: new Metrics({ defaults: false }), secrets: ["s"], allowUnsigned: false,
-    maxBodyBytes: 1024 * 1024, readiness: () => ({ ready: true }),
+    sink,
+    logger: silentLogger(),
+    metrics: new Metrics({ defaults: false }),
+    secrets: ["s"],
+    allowUnsigned: false,
+    maxBodyBytes: 1024 * 1024,
+    readiness: () => ({ ready: true }),
   });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
@@ -40,7 +45,10 @@ describe("webhook app and the sink", () => {
     const { url, server } = await listen(sink);
     try {
       let answered = false;
-      const res = postWebhook(url, responseWebhook(1), { secret: "s" }).then((r) => ((answered = true), r));
+      const res = postWebhook(url, responseWebhook(1), { secret: "s" }).then((r) => {
+        answered = true;
+        return r;
+      });
       while (pending.length === 0) await settle();
       await settle();
       assert.equal(answered, false, "no answer while the write is not durable");

@@ -19,12 +19,15 @@ after(async () => {
 
 test("doctor: token grant, one cheap read, state store write/read/delete, cron", async () => {
   const results = await checkWootric(loadConfig({ ...fake.env(), DATA_DIR: dir }));
-  assert.deepEqual(results.map((r) => [r.name, r.ok]), [
-    ["wootric token", true],
-    ["wootric api", true],
-    ["state store", true],
-    ["poll schedule", true],
-  ]);
+  assert.deepEqual(
+    results.map((r) => [r.name, r.ok]),
+    [
+      ["wootric token", true],
+      ["wootric api", true],
+      ["state store", true],
+      ["poll schedule", true],
+    ],
+  );
 });
 
 test("doctor: wrong credentials and an unwritable state store are reported clearly", async () => {

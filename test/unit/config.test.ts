@@ -1,5 +1,5 @@
-import { test, describe } from "node:test";
 import assert from "node:assert/strict";
+import { describe, test } from "node:test";
 import { ConfigError, loadConfig, requireWebhookSecurity } from "../../src/config.js";
 
 function problems(env: Record<string, string>): string {
@@ -37,7 +37,10 @@ describe("config", () => {
     assert.match(problems({ WOOTRIC_CLIENT_ID: "abc" }), /WOOTRIC_CLIENT_SECRET is missing/);
     assert.match(problems({ FIREHOSE_STREAM_NAME: "arn:aws:firehose:x" }), /FIREHOSE_STREAM_NAME.*not its ARN/);
     assert.match(problems({ STATE_URL: "ftp://x" }), /STATE_URL/);
-    assert.match(problems({ POLL_CRON: "every 5 minutes" }), /POLL_CRON="every 5 minutes": is not a valid cron expression.*minute hour/);
+    assert.match(
+      problems({ POLL_CRON: "every 5 minutes" }),
+      /POLL_CRON="every 5 minutes": is not a valid cron expression.*minute hour/,
+    );
     assert.equal(loadConfig({ POLL_CRON: "0 */2 * * *" }).poll.cron, "0 */2 * * *");
   });
 
@@ -48,8 +51,15 @@ describe("config", () => {
 
   test("the Firehose sink requires a webhook secret unless unsigned intake is allowed", () => {
     const firehose = loadConfig({ FIREHOSE_STREAM_NAME: "wootric" });
-    assert.throws(() => requireWebhookSecurity(firehose), (err: unknown) => err instanceof ConfigError && /WOOTRIC_WEBHOOK_SECRET/.test(err.message));
-    assert.doesNotThrow(() => requireWebhookSecurity(loadConfig({ FIREHOSE_STREAM_NAME: "wootric", WOOTRIC_WEBHOOK_SECRET: "s" })));
-    assert.doesNotThrow(() => requireWebhookSecurity(loadConfig({ FIREHOSE_STREAM_NAME: "wootric", ALLOW_UNSIGNED_WEBHOOKS: "true" })));
+    assert.throws(
+      () => requireWebhookSecurity(firehose),
+      (err: unknown) => err instanceof ConfigError && /WOOTRIC_WEBHOOK_SECRET/.test(err.message),
+    );
+    assert.doesNotThrow(() =>
+      requireWebhookSecurity(loadConfig({ FIREHOSE_STREAM_NAME: "wootric", WOOTRIC_WEBHOOK_SECRET: "s" })),
+    );
+    assert.doesNotThrow(() =>
+      requireWebhookSecurity(loadConfig({ FIREHOSE_STREAM_NAME: "wootric", ALLOW_UNSIGNED_WEBHOOKS: "true" })),
+    );
   });
 });

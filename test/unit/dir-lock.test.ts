@@ -1,8 +1,8 @@
-import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { describe, test } from "node:test";
 import { lockDirectory } from "../../src/sink/dir-lock.js";
 
 describe("directory lock", () => {

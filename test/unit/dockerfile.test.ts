@@ -1,6 +1,6 @@
-import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 /** Static properties of the image (scripts/verify-docker-steps.mjs replays its steps in CI). */
@@ -54,7 +54,9 @@ describe("Dockerfile", () => {
   });
 
   test(".dockerignore keeps secrets, state and local builds out of the build context", () => {
-    const ignore = read(".dockerignore").split("\n").map((l) => l.trim());
+    const ignore = read(".dockerignore")
+      .split("\n")
+      .map((l) => l.trim());
     for (const p of [".git", "node_modules", "dist", "data", ".env", ".env.*", "*.tfstate", ".terraform"]) {
       assert.ok(ignore.includes(p), `.dockerignore lists ${p}`);
     }

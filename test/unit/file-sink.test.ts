@@ -1,16 +1,16 @@
-import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
-import { hostname, tmpdir } from "node:os";
-import { join } from "node:path";
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { openFileSink } from "../../src/sink/file/file-sink.js";
-import { recoverOpenFiles, readIntactLines } from "../../src/sink/file/recovery.js";
-import { SinkUnavailableError } from "../../src/sink/sink.js";
-import { makeEnvelope, type Envelope } from "../../src/records/envelope.js";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
 import { silentLogger } from "../../src/log.js";
 import { Metrics } from "../../src/ops/metrics.js";
+import { type Envelope, makeEnvelope } from "../../src/records/envelope.js";
+import { openFileSink } from "../../src/sink/file/file-sink.js";
+import { readIntactLines, recoverOpenFiles } from "../../src/sink/file/recovery.js";
+import { SinkUnavailableError } from "../../src/sink/sink.js";
 import { listFiles, readClosedRecords } from "../helpers/data-files.js";
 
 const dirs: string[] = [];
@@ -26,20 +26,33 @@ after(async () => {
 function response(id: number, receivedAt = new Date("2026-11-27T08:00:00Z")): Envelope {
   return makeEnvelope(
     "response",
-    { id, score: id % 11, text: `comment ${id} ${randomBytes(24).toString("hex")}`, updated_at: "2026-11-27 00:00:00 -0800" },
+    {
+      id,
+      score: id % 11,
+      text: `comment ${id} ${randomBytes(24).toString("hex")}`,
+      updated_at: "2026-11-27 00:00:00 -0800",
+    },
     { source: "webhook", receivedAt },
   );
 }
 
 async function open(dataDir: string, rotateBytes = 64 * 1024 * 1024, rotateSeconds = 3600) {
-  return openFileSink({ settings: { kind: "file", dataDir, rotateBytes, rotateSeconds }, logger: silentLogger(), metrics: new Metrics({ defaults: false }) });
+  return openFileSink({
+    settings: { kind: "file", dataDir, rotateBytes, rotateSeconds },
+    logger: silentLogger(),
+    metrics: new Metrics({ defaults: false }),
+  });
 }
 
 describe("file sink", () => {
   test("concurrent writes are group-committed and every acknowledged record is in a closed file", async () => {
     const dataDir = await tempDir();
     const metrics = new Metrics({ defaults: false });
-    const sink = await openFileSink({ settings: { kind: "file", dataDir, rotateBytes: 1 << 26, rotateSeconds: 3600 }, logger: silentLogger(), metrics });
+    const sink = await openFileSink({
+      settings: { kind: "file", dataDir, rotateBytes: 1 << 26, rotateSeconds: 3600 },
+      logger: silentLogger(),
+      metrics,
+    });
     await Promise.all(Array.from({ length: 300 }, (_, i) => sink.write([response(i + 1)])));
     const text = await metrics.render();
     const batches = Number(/wootric_firehose_file_sink_batches_total (\d+)/.exec(text.body)?.[1]);
@@ -47,7 +60,10 @@ describe("file sink", () => {
     assert.match(text.body, /wootric_firehose_file_sink_records_written_total\{entity="response"\} 300/);
     await sink.close(5000);
     const records = await readClosedRecords(dataDir);
-    assert.deepEqual(records.map((r) => r.envelope.id).sort((a, b) => Number(a) - Number(b)), Array.from({ length: 300 }, (_, i) => i + 1));
+    assert.deepEqual(
+      records.map((r) => r.envelope.id).sort((a, b) => Number(a) - Number(b)),
+      Array.from({ length: 300 }, (_, i) => i + 1),
+    );
     assert.ok(records.every((r) => r.file.startsWith("entity=response/dt=2026-11-27/part-")));
     assert.ok(!(await listFiles(dataDir)).some((f) => f.endsWith(".open")), "no open files after close");
   });
@@ -112,7 +128,10 @@ describe("file sink", () => {
     await sink.write([response(2)]);
     assert.equal(sink.readiness().ready, true);
     await sink.close(5000);
-    assert.deepEqual((await readClosedRecords(dataDir)).map((r) => r.envelope.id), [2]);
+    assert.deepEqual(
+      (await readClosedRecords(dataDir)).map((r) => r.envelope.id),
+      [2],
+    );
   });
 
   test("write after close is refused", async () => {
@@ -127,7 +146,10 @@ describe("file sink: one process per DATA_DIR", () => {
     const dataDir = await tempDir();
     const other = spawn("sleep", ["30"], { stdio: "ignore" });
     try {
-      await writeFile(join(dataDir, ".file-sink.lock"), JSON.stringify({ host: hostname(), pid: other.pid, heartbeatAt: Date.now() }));
+      await writeFile(
+        join(dataDir, ".file-sink.lock"),
+        JSON.stringify({ host: hostname(), pid: other.pid, heartbeatAt: Date.now() }),
+      );
       await assert.rejects(open(dataDir), /in use by another wootric-firehose process/);
     } finally {
       other.kill("SIGKILL");
@@ -135,7 +157,10 @@ describe("file sink: one process per DATA_DIR", () => {
     }
     // The process is gone: its lock is stale.
     const sink = await open(dataDir);
-    assert.equal((JSON.parse(await readFile(join(dataDir, ".file-sink.lock"), "utf8")) as { pid: number }).pid, process.pid);
+    assert.equal(
+      (JSON.parse(await readFile(join(dataDir, ".file-sink.lock"), "utf8")) as { pid: number }).pid,
+      process.pid,
+    );
     await sink.close(1000);
     assert.ok(!(await listFiles(dataDir)).includes(".file-sink.lock"), "lock released on close");
   });

@@ -1,5 +1,5 @@
-import { test, describe } from "node:test";
 import assert from "node:assert/strict";
+import { describe, test } from "node:test";
 import { DescribeDeliveryStreamCommand, FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
 import { HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
@@ -30,7 +30,15 @@ function description(opts: { status?: string; dynamicPartitioning?: boolean; dea
             DynamicPartitioningConfiguration: { Enabled: opts.dynamicPartitioning ?? true },
             ProcessingConfiguration: {
               Enabled: true,
-              Processors: opts.deagg === false ? [] : [{ Type: "RecordDeAggregation", Parameters: [{ ParameterName: "SubRecordType", ParameterValue: "JSON" }] }],
+              Processors:
+                opts.deagg === false
+                  ? []
+                  : [
+                      {
+                        Type: "RecordDeAggregation",
+                        Parameters: [{ ParameterName: "SubRecordType", ParameterValue: "JSON" }],
+                      },
+                    ],
             },
           },
         },
@@ -44,7 +52,8 @@ async function run(opts: { describe: unknown; put: unknown; head?: unknown; dead
   const s3 = new S3Client(creds);
   const fm = mockClient(firehose);
   const sm = mockClient(s3);
-  const reply = (m: ReturnType<typeof fm.on>, v: unknown) => (v instanceof Error ? m.rejects(v) : m.resolves(v as never));
+  const reply = (m: ReturnType<typeof fm.on>, v: unknown) =>
+    v instanceof Error ? m.rejects(v) : m.resolves(v as never);
   reply(fm.on(DescribeDeliveryStreamCommand), opts.describe);
   reply(fm.on(PutRecordBatchCommand), opts.put);
   reply(sm.on(HeadBucketCommand) as never, opts.head ?? {});
@@ -82,7 +91,10 @@ describe("doctor: Firehose checks", () => {
   });
 
   test("a missing stream, a CREATING stream, AccessDenied on put, an unreachable bucket all fail", async () => {
-    const missing = await run({ describe: awsError("ResourceNotFoundException", 400, "not found"), put: awsError("ResourceNotFoundException", 400) });
+    const missing = await run({
+      describe: awsError("ResourceNotFoundException", 400, "not found"),
+      put: awsError("ResourceNotFoundException", 400),
+    });
     assert.equal(missing.byName["firehose stream"]?.ok, false);
     assert.match(missing.byName["firehose stream"]!.detail, /check the name and the region/);
     assert.equal(missing.byName["firehose write"]?.ok, false);
@@ -91,11 +103,19 @@ describe("doctor: Firehose checks", () => {
     assert.equal(creating.byName["firehose stream"]?.ok, false);
     assert.match(creating.byName["firehose stream"]!.detail, /CREATING/);
 
-    const denied = await run({ describe: description({}), put: awsError("AccessDeniedException", 400, "not authorized to perform firehose:PutRecordBatch") });
+    const denied = await run({
+      describe: description({}),
+      put: awsError("AccessDeniedException", 400, "not authorized to perform firehose:PutRecordBatch"),
+    });
     assert.equal(denied.byName["firehose write"]?.ok, false);
     assert.match(denied.byName["firehose write"]!.detail, /AccessDeniedException/);
 
-    const noBucket = await run({ describe: description({}), put: {}, head: awsError("NotFound", 404), deadLetter: true });
+    const noBucket = await run({
+      describe: description({}),
+      put: {},
+      head: awsError("NotFound", 404),
+      deadLetter: true,
+    });
     assert.equal(noBucket.byName["dead-letter bucket"]?.ok, false);
   });
 

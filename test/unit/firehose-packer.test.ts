@@ -1,10 +1,10 @@
-import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { BatchBuilder, billedUnits, splitRecord } from "../../src/sink/firehose/packer.js";
-import { DEFAULT_PACK_LIMITS, FIREHOSE_LIMITS } from "../../src/sink/firehose/config.js";
+import { describe, test } from "node:test";
 import { fullJitterDelay, jittered } from "../../src/sink/firehose/backoff.js";
-import { classifyError } from "../../src/sink/firehose/service.js";
+import { DEFAULT_PACK_LIMITS, FIREHOSE_LIMITS } from "../../src/sink/firehose/config.js";
 import { Pacer, TokenBucket } from "../../src/sink/firehose/pacer.js";
+import { BatchBuilder, billedUnits, splitRecord } from "../../src/sink/firehose/packer.js";
+import { classifyError } from "../../src/sink/firehose/service.js";
 import { awsError } from "../helpers/firehose-harness.js";
 
 const line = (bytes: number, ch = "x") => ({ payload: Buffer.from(`${ch.repeat(bytes - 1)}\n`) });
@@ -15,7 +15,10 @@ describe("packer limits", () => {
     assert.equal(DEFAULT_PACK_LIMITS.maxLinesPerRecord, 500);
     assert.equal(DEFAULT_PACK_LIMITS.maxRecordsPerBatch, 500);
     assert.ok(DEFAULT_PACK_LIMITS.maxBatchBytes <= FIREHOSE_LIMITS.maxBatchBytes);
-    assert.ok(DEFAULT_PACK_LIMITS.maxBatchBytes >= 4 * DEFAULT_PACK_LIMITS.maxRecordBytes, "four full records fit one batch");
+    assert.ok(
+      DEFAULT_PACK_LIMITS.maxBatchBytes >= 4 * DEFAULT_PACK_LIMITS.maxRecordBytes,
+      "four full records fit one batch",
+    );
   });
 
   test("a line of exactly 1,024,000 bytes fits a record alone; one byte more never fits", () => {
@@ -32,7 +35,10 @@ describe("packer limits", () => {
   test("at most 500 lines per record (multi-record deaggregation limit)", () => {
     const b = new BatchBuilder(DEFAULT_PACK_LIMITS);
     for (let i = 0; i < 501; i++) assert.equal(b.tryAdd(line(100)), true);
-    assert.deepEqual(b.records.map((r) => r.lines.length), [500, 1]);
+    assert.deepEqual(
+      b.records.map((r) => r.lines.length),
+      [500, 1],
+    );
     assert.equal(b.records[0]!.bytes, 50_000);
   });
 
@@ -63,7 +69,7 @@ describe("packer limits", () => {
   test("lines keep their order and bytes; splitting a record halves its lines", () => {
     const b = new BatchBuilder(DEFAULT_PACK_LIMITS);
     const ls = ["a", "b", "c", "d", "e"].map((ch) => line(5, ch));
-    ls.forEach((l) => b.tryAdd(l));
+    for (const l of ls) b.tryAdd(l);
     assert.equal(b.records.length, 1);
     const [x, y] = splitRecord(b.records[0]!);
     assert.deepEqual(x.lines, ls.slice(0, 3));
@@ -83,7 +89,10 @@ describe("backoff", () => {
   test("full jitter stays within [0, min(cap, base × 2^attempt))", () => {
     for (let attempt = 0; attempt < 40; attempt++) {
       const ceiling = Math.min(20_000, 100 * 2 ** attempt);
-      assert.equal(fullJitterDelay(attempt, 100, 20_000, () => 0), 0);
+      assert.equal(
+        fullJitterDelay(attempt, 100, 20_000, () => 0),
+        0,
+      );
       const top = fullJitterDelay(attempt, 100, 20_000, () => 0.9999999);
       assert.ok(top < ceiling && top >= ceiling - 1, `attempt ${attempt}: ${top} vs ${ceiling}`);
     }
@@ -94,8 +103,14 @@ describe("backoff", () => {
   });
 
   test("the blocked-stream period is jittered ±50 %", () => {
-    assert.equal(jittered(1000, () => 0), 500);
-    assert.equal(jittered(1000, () => 0.999), 1499);
+    assert.equal(
+      jittered(1000, () => 0),
+      500,
+    );
+    assert.equal(
+      jittered(1000, () => 0.999),
+      1499,
+    );
   });
 });
 
@@ -111,7 +126,13 @@ describe("error classification", () => {
       classifyError(awsError("ValidationException", 400, "Member must have length less than or equal to 1024000")).kind,
       "invalid",
     );
-    for (const code of ["ResourceNotFoundException", "AccessDeniedException", "InvalidKMSResourceException", "ExpiredTokenException", "UnrecognizedClientException"]) {
+    for (const code of [
+      "ResourceNotFoundException",
+      "AccessDeniedException",
+      "InvalidKMSResourceException",
+      "ExpiredTokenException",
+      "UnrecognizedClientException",
+    ]) {
       assert.equal(classifyError(awsError(code, 400)).kind, "blocked", code);
     }
     assert.equal(classifyError(awsError("SomethingNew", 403)).kind, "blocked");

@@ -1,5 +1,5 @@
-import { test, describe } from "node:test";
 import assert from "node:assert/strict";
+import { describe, test } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { silentLogger } from "../../src/log.js";
@@ -14,12 +14,21 @@ setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 
 /** One line per Firehose record, no pacing, one call in flight: only batching and the spool's behaviour matter. */
-function makeShipper(spool: Spool, service: FirehoseService, opts: { maxRecordsPerBatch: number; lingerMs: number }): Shipper {
+function makeShipper(
+  spool: Spool,
+  service: FirehoseService,
+  opts: { maxRecordsPerBatch: number; lingerMs: number },
+): Shipper {
   return new Shipper({
     spool,
     service,
     deadLetters: undefined,
-    limits: { maxRecordBytes: 1_024_000, maxLinesPerRecord: 1, maxRecordsPerBatch: opts.maxRecordsPerBatch, maxBatchBytes: 4_096_000 },
+    limits: {
+      maxRecordBytes: 1_024_000,
+      maxLinesPerRecord: 1,
+      maxRecordsPerBatch: opts.maxRecordsPerBatch,
+      maxBatchBytes: 4_096_000,
+    },
     tuning: DEFAULT_TUNING,
     pacing: { recordsPerSecond: 1e9, bytesPerSecond: 1e12, requestsPerSecond: 1e9 },
     maxInFlight: 1,
@@ -37,14 +46,28 @@ describe("firehose shipper", () => {
     let waits = 0;
     const spool = {
       peek: async (): Promise<SpooledLine | undefined> =>
-        available > 0 ? { segment: 1, start: offset, end: offset + 1, appendedAtMs: 1, payloadBytes: 3, payload: Buffer.from("{}\n") } : undefined,
+        available > 0
+          ? {
+              segment: 1,
+              start: offset,
+              end: offset + 1,
+              appendedAtMs: 1,
+              payloadBytes: 3,
+              payload: Buffer.from("{}\n"),
+            }
+          : undefined,
       consume: () => {
         available--;
         offset++;
       },
       waitForData: () => {
         waits++;
-        return new Promise<void>((resolve) => setImmediate(() => ((available = 1), resolve())));
+        return new Promise<void>((resolve) =>
+          setImmediate(() => {
+            available = 1;
+            resolve();
+          }),
+        );
       },
       hasUnread: () => available > 0,
       ack: () => undefined,
@@ -85,7 +108,16 @@ describe("firehose shipper", () => {
           failed = true;
           throw new Error("EIO: i/o error, read");
         }
-        return offset < 3 ? { segment: 1, start: offset, end: offset + 1, appendedAtMs: 1, payloadBytes: 3, payload: Buffer.from("{}\n") } : undefined;
+        return offset < 3
+          ? {
+              segment: 1,
+              start: offset,
+              end: offset + 1,
+              appendedAtMs: 1,
+              payloadBytes: 3,
+              payload: Buffer.from("{}\n"),
+            }
+          : undefined;
       },
       consume: () => {
         offset++;

@@ -1,10 +1,19 @@
-import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { describe, test } from "node:test";
 import { SinkUnavailableError } from "../../src/sink/sink.js";
-import { awsError, envelope, envelopeOfSize, lineOf, okReply, openHarness, linesOfRecord, type PutReply } from "../helpers/firehose-harness.js";
+import {
+  awsError,
+  envelope,
+  envelopeOfSize,
+  lineOf,
+  linesOfRecord,
+  okReply,
+  openHarness,
+  type PutReply,
+} from "../helpers/firehose-harness.js";
 
 const ids = (n: number, from = 0) => Array.from({ length: n }, (_, i) => envelope(from + i));
 const sorted = (xs: string[]) => [...xs].sort();
@@ -18,7 +27,9 @@ describe("firehose sink: partial failures", () => {
           return {
             FailedPutCount: 2,
             RequestResponses: records.map((_, i) =>
-              i === 1 || i === 3 ? { ErrorCode: "ServiceUnavailableException", ErrorMessage: "Slow down." } : { RecordId: `r${i}` },
+              i === 1 || i === 3
+                ? { ErrorCode: "ServiceUnavailableException", ErrorMessage: "Slow down." }
+                : { RecordId: `r${i}` },
             ),
           };
         }
@@ -31,7 +42,11 @@ describe("firehose sink: partial failures", () => {
       await h.until(() => h.recorded.accepted.length === 5, 5000, "all accepted");
       assert.equal(h.recorded.calls.length, 2);
       assert.deepEqual(h.recorded.calls[0], envs.map(lineOf));
-      assert.deepEqual(h.recorded.calls[1], [lineOf(envs[1]!), lineOf(envs[3]!)], "second call resends exactly the failed entries");
+      assert.deepEqual(
+        h.recorded.calls[1],
+        [lineOf(envs[1]!), lineOf(envs[3]!)],
+        "second call resends exactly the failed entries",
+      );
       assert.deepEqual(sorted(h.recorded.accepted), sorted(envs.map(lineOf)), "each envelope accepted exactly once");
       assert.equal(await h.metric("producer_entry_failures_total", { code: "ServiceUnavailableException" }), 2);
       assert.equal(await h.metric("producer_retries_total", { kind: "entries" }), 2);
@@ -45,7 +60,10 @@ describe("firehose sink: partial failures", () => {
       packLimits: { maxLinesPerRecord: 3 },
       firehose: (records, call) =>
         call < 3
-          ? { FailedPutCount: records.length, RequestResponses: records.map(() => ({ ErrorCode: "InternalFailure", ErrorMessage: "boom" })) }
+          ? {
+              FailedPutCount: records.length,
+              RequestResponses: records.map(() => ({ ErrorCode: "InternalFailure", ErrorMessage: "boom" })),
+            }
           : okReply(records.length),
     });
     try {
@@ -53,7 +71,8 @@ describe("firehose sink: partial failures", () => {
       await h.sink.write(envs);
       await h.until(() => h.recorded.accepted.length === 10, 5000, "all accepted");
       assert.equal(h.recorded.calls.length, 4);
-      for (const c of h.recorded.calls) assert.deepEqual(c, envs.map(lineOf), "all-failed replies resend everything, in order");
+      for (const c of h.recorded.calls)
+        assert.deepEqual(c, envs.map(lineOf), "all-failed replies resend everything, in order");
       assert.deepEqual(sorted(h.recorded.accepted), sorted(envs.map(lineOf)));
       assert.equal(await h.metric("producer_entry_failures_total", { code: "InternalFailure" }), 3 * 4);
     } finally {
@@ -108,7 +127,9 @@ describe("firehose sink: whole-request errors", () => {
     const poisonMark = "POISON";
     const h = await openHarness({
       firehose: (records) => {
-        if (records.some((d) => Buffer.from(d).includes(poisonMark) && !Buffer.from(d).includes('"entity":"dead_letter"'))) {
+        if (
+          records.some((d) => Buffer.from(d).includes(poisonMark) && !Buffer.from(d).includes('"entity":"dead_letter"'))
+        ) {
           throw awsError("InvalidArgumentException", 400, "record rejected");
         }
         return okReply(records.length);
@@ -140,7 +161,8 @@ describe("firehose sink: whole-request errors", () => {
     const h = await openHarness({
       tuning: { blockedRetryMs: 40 },
       firehose: (records) => {
-        if (broken) throw awsError("ResourceNotFoundException", 400, "Firehose test-stream under account 123 not found.");
+        if (broken)
+          throw awsError("ResourceNotFoundException", 400, "Firehose test-stream under account 123 not found.");
         return okReply(records.length);
       },
     });
@@ -175,7 +197,11 @@ describe("firehose sink: a stream that refuses every put", () => {
       tuning: { blockedRetryMs: 40 },
       firehose: (records) => {
         if (wrongStream) {
-          throw awsError("InvalidArgumentException", 400, "This operation is not permitted on KinesisStreamAsSource delivery stream type.");
+          throw awsError(
+            "InvalidArgumentException",
+            400,
+            "This operation is not permitted on KinesisStreamAsSource delivery stream type.",
+          );
         }
         return okReply(records.length);
       },
@@ -188,7 +214,11 @@ describe("firehose sink: a stream that refuses every put", () => {
       assert.equal(await h.metric("producer_dead_letters_total", { path: "firehose" }), 0);
       wrongStream = false;
       await h.until(() => h.recorded.accepted.length === 6, 5000, "delivered once the stream accepts puts");
-      assert.deepEqual(sorted(h.recorded.accepted), sorted(envs.map(lineOf)), "delivered as they are, not as dead letters");
+      assert.deepEqual(
+        sorted(h.recorded.accepted),
+        sorted(envs.map(lineOf)),
+        "delivered as they are, not as dead letters",
+      );
     } finally {
       await h.cleanup();
     }
@@ -208,7 +238,11 @@ describe("firehose sink: oversize records and dead letters in S3", () => {
       const big = envelopeOfSize(7, 1_024_001);
       const exact = envelopeOfSize(8, 1_024_000);
       await h.sink.write([envelope(1), big, exact, envelope(2)]);
-      await h.until(() => h.s3Puts.length === 1 && h.recorded.accepted.length === 3, 10_000, "S3 dead letter + 3 lines");
+      await h.until(
+        () => h.s3Puts.length === 1 && h.recorded.accepted.length === 3,
+        10_000,
+        "S3 dead letter + 3 lines",
+      );
       const put = h.s3Puts[0]!;
       assert.equal(put.Bucket, "dl-bucket");
       assert.match(put.Key, /^errors\/dt=2026-11-27\/[0-9a-f]{64}\.json$/);
@@ -244,11 +278,18 @@ describe("firehose sink: oversize records and dead letters in S3", () => {
       const big = envelopeOfSize(7, 1_100_000);
       await h.sink.write([big]);
       await h.until(() => s3Calls === 1, 5000, "a PutObject in flight");
-      const closed = await Promise.race([h.sink.close(300).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 3000))]);
+      const closed = await Promise.race([
+        h.sink.close(300).then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 3000)),
+      ]);
       assert.ok(closed, "close(300) had not returned after 3 s");
       await h.cleanup();
 
-      const h2 = await openHarness({ dir, deadLetter: { bucket: "dl", prefix: "" }, firehose: (records) => okReply(records.length) });
+      const h2 = await openHarness({
+        dir,
+        deadLetter: { bucket: "dl", prefix: "" },
+        firehose: (records) => okReply(records.length),
+      });
       await h2.until(() => h2.s3Puts.length === 1, 5000, "dead letter written after restart");
       assert.equal(JSON.parse(h2.s3Puts[0]!.Body).data.raw, lineOf(big));
       await h2.cleanup();
@@ -268,7 +309,11 @@ describe("firehose sink: oversize records and dead letters in S3", () => {
       assert.equal(await h.metric("spool_records"), 1);
       await h.cleanup();
 
-      const h2 = await openHarness({ dir, deadLetter: { bucket: "dl", prefix: "" }, firehose: (records) => okReply(records.length) });
+      const h2 = await openHarness({
+        dir,
+        deadLetter: { bucket: "dl", prefix: "" },
+        firehose: (records) => okReply(records.length),
+      });
       await h2.until(() => h2.s3Puts.length === 1, 5000, "dead letter written after restart");
       assert.equal(JSON.parse(h2.s3Puts[0]!.Body).data.raw, lineOf(big));
       assert.match(h2.s3Puts[0]!.Key, /^dt=\d{4}-\d{2}-\d{2}\/[0-9a-f]{64}\.json$/);
@@ -290,7 +335,10 @@ describe("firehose sink: packing, limits, metrics", () => {
       assert.deepEqual(sorted(h.recorded.accepted), sorted(envs.map(lineOf)));
       const records = await h.metric("producer_records_sent_total");
       assert.equal(records, 3, "1,200 lines → records of 500, 500, 200");
-      assert.equal(await h.metric("producer_billed_units_total"), Math.ceil(500_000 / 5120) * 2 + Math.ceil(200_000 / 5120));
+      assert.equal(
+        await h.metric("producer_billed_units_total"),
+        Math.ceil(500_000 / 5120) * 2 + Math.ceil(200_000 / 5120),
+      );
       assert.equal(await h.metric("producer_lines_sent_total"), 1200);
     } finally {
       await h.cleanup();
@@ -298,11 +346,18 @@ describe("firehose sink: packing, limits, metrics", () => {
   });
 
   test("exactly 500 records per call at most; 501 need a second call", async () => {
-    const h = await openHarness({ settings: { lingerMs: 100 }, packLimits: { maxLinesPerRecord: 1 }, firehose: (records) => okReply(records.length) });
+    const h = await openHarness({
+      settings: { lingerMs: 100 },
+      packLimits: { maxLinesPerRecord: 1 },
+      firehose: (records) => okReply(records.length),
+    });
     try {
       await h.sink.write(ids(501));
       await h.until(() => h.recorded.accepted.length === 501, 5000, "all accepted");
-      assert.deepEqual(h.recorded.calls.map((c) => c.length), [500, 1]);
+      assert.deepEqual(
+        h.recorded.calls.map((c) => c.length),
+        [500, 1],
+      );
     } finally {
       await h.cleanup();
     }
@@ -314,7 +369,10 @@ describe("firehose sink: packing, limits, metrics", () => {
       const envs = Array.from({ length: 5 }, (_, i) => envelopeOfSize(i, 1_024_000));
       await h.sink.write(envs);
       await h.until(() => h.recorded.accepted.length === 5, 10_000, "all accepted");
-      assert.deepEqual(h.recorded.calls.map((c) => c.length), [4, 1]);
+      assert.deepEqual(
+        h.recorded.calls.map((c) => c.length),
+        [4, 1],
+      );
     } finally {
       await h.cleanup();
     }
@@ -380,7 +438,10 @@ describe("firehose sink: lifecycle", () => {
       await h.sink.write(envs);
       await h.until(() => h.recorded.calls.length === 1, 5000, "a call in flight");
       const t0 = Date.now();
-      const closed = await Promise.race([h.sink.close(300).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 3000))]);
+      const closed = await Promise.race([
+        h.sink.close(300).then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 3000)),
+      ]);
       assert.ok(closed, `close(300) had not returned after ${Date.now() - t0} ms`);
       await h.cleanup();
 
@@ -466,13 +527,17 @@ describe("firehose sink: bounded memory", () => {
 
   test("small segments, random partial failures, out-of-order acks: everything delivered, segment files cleaned up", async () => {
     let seed = 7;
-    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
     const h = await openHarness({
       settings: { maxInFlight: 4, lingerMs: 1 },
       spoolSegmentBytes: 16 * 1024,
       packLimits: { maxLinesPerRecord: 7 },
       firehose: (records) => {
-        const res = records.map((_, i) => (rnd() < 0.3 ? { ErrorCode: "ServiceUnavailableException", ErrorMessage: "Slow down." } : { RecordId: `r${i}` }));
+        const res = records.map((_, i) =>
+          rnd() < 0.3
+            ? { ErrorCode: "ServiceUnavailableException", ErrorMessage: "Slow down." }
+            : { RecordId: `r${i}` },
+        );
         return { FailedPutCount: res.filter((r) => "ErrorCode" in r).length, RequestResponses: res };
       },
     });

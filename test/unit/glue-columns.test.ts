@@ -1,7 +1,7 @@
-import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { describe, test } from "node:test";
 import { z } from "zod";
 import { ENTITIES } from "../../src/records/entities.js";
 import { makeDeadLetter, makeEnvelope } from "../../src/records/envelope.js";
@@ -36,15 +36,35 @@ describe("Glue columns derived from the record schemas", () => {
 
   test("one table per entity, dead letters included", () => {
     const tables = glueTables();
-    assert.deepEqual(Object.values(tables).map((t) => t.entity).sort(), [...ENTITIES].sort());
+    assert.deepEqual(
+      Object.values(tables)
+        .map((t) => t.entity)
+        .sort(),
+      [...ENTITIES].sort(),
+    );
     for (const e of ENTITIES) assert.equal(tables[GLUE_TABLE_NAMES[e]]?.entity, e);
   });
 
   test("every field of a real envelope has a column (entity is the partition key)", () => {
     const env = makeEnvelope(
       "response",
-      { id: 7, score: "9", completed: "true", created_at: 1700000000, updated_at: "2024-03-05 10:15:31 -0800", tags: ["a"] },
-      { source: "webhook", webhook: { event_name: "created", timestamp: "2024-03-05T10:15:33.120-08:00", account_token: "NPS-x", survey_mode: "NPS" } },
+      {
+        id: 7,
+        score: "9",
+        completed: "true",
+        created_at: 1700000000,
+        updated_at: "2024-03-05 10:15:31 -0800",
+        tags: ["a"],
+      },
+      {
+        source: "webhook",
+        webhook: {
+          event_name: "created",
+          timestamp: "2024-03-05T10:15:33.120-08:00",
+          account_token: "NPS-x",
+          survey_mode: "NPS",
+        },
+      },
     );
     const cols = glueTables().responses!.columns;
     const names = cols.map((c) => c.name);
@@ -57,14 +77,23 @@ describe("Glue columns derived from the record schemas", () => {
   });
 
   test("every field of a dead letter's data has a column", () => {
-    const dl = makeDeadLetter({ reason: "bad", raw: Buffer.from([0xff, 0x00]), source: "webhook", intendedEntity: "response", contentType: "application/json" });
+    const dl = makeDeadLetter({
+      reason: "bad",
+      raw: Buffer.from([0xff, 0x00]),
+      source: "webhook",
+      intendedEntity: "response",
+      contentType: "application/json",
+    });
     const data = glueTables().dead_letters!.columns.find((c) => c.name === "data")!;
     assert.deepEqual(structFields(data.type).sort(), Object.keys(dl.data).sort());
   });
 
   test("zod → Hive types: ids bigint, scores double, flags boolean, mixed timestamps string, free-form maps", () => {
     const type = glueTables().responses!.columns.find((c) => c.name === "data")!.type;
-    assert.match(type, /^struct<id:bigint,end_user_id:bigint,survey_id:bigint,score:double,text:string,completed:boolean,/);
+    assert.match(
+      type,
+      /^struct<id:bigint,end_user_id:bigint,survey_id:bigint,score:double,text:string,completed:boolean,/,
+    );
     assert.match(type, /created_at:string/);
     assert.match(type, /tags:array<string>/);
     assert.match(type, /end_user:struct<properties:map<string,string>,email:string>/);
@@ -72,7 +101,10 @@ describe("Glue columns derived from the record schemas", () => {
   });
 
   test("a schema change changes the columns (so the stale-file check above can fail)", () => {
-    const extended = responseSchema.extend({ nps_channel: z.string().nullable().optional(), weight: z.number().int().optional() });
+    const extended = responseSchema.extend({
+      nps_channel: z.string().nullable().optional(),
+      weight: z.number().int().optional(),
+    });
     assert.notEqual(hiveTypeOfZod(extended), hiveTypeOfZod(responseSchema));
     assert.match(hiveTypeOfZod(extended), /,nps_channel:string,weight:bigint>$/);
   });

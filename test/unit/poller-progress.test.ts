@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
+import { Writable } from "node:stream";
 import { test } from "node:test";
 import winston from "winston";
-import { Writable } from "node:stream";
 import { ConsoleProgress } from "../../src/poller/progress.js";
 import type { Clock } from "../../src/wootric/clock.js";
 
@@ -12,7 +12,13 @@ function manualClock(): Clock & { advance(ms: number): void } {
 
 function capture(): { out: NodeJS.WriteStream; text: () => string } {
   let buf = "";
-  const out = { write: (s: string) => ((buf += s), true), isTTY: true } as unknown as NodeJS.WriteStream;
+  const out = {
+    write: (s: string) => {
+      buf += s;
+      return true;
+    },
+    isTTY: true,
+  } as unknown as NodeJS.WriteStream;
   return { out, text: () => buf };
 }
 
@@ -33,7 +39,7 @@ test("on a TTY: one line redrawn with \\r showing records, requests, waits and a
   p.finish();
   const s = text();
   assert.ok(s.includes("\r"), "redraws in place");
-  assert.match(s, /responses +\[#+-+\] +50%  100 records  2 requests  1 waits \(2s\)  ETA 10s/);
+  assert.match(s, /responses +\[#+-+\] +50% {2}100 records {2}2 requests {2}1 waits \(2s\) {2}ETA 10s/);
   assert.match(s, /done: 100 records, 2 requests, 1 rate-limit waits \(2s\)\n$/);
 });
 
@@ -47,7 +53,10 @@ test("without a TTY: plain log lines, no carriage returns", () => {
       cb();
     },
   });
-  const logger = winston.createLogger({ format: winston.format.json(), transports: [new winston.transports.Stream({ stream: sink })] });
+  const logger = winston.createLogger({
+    format: winston.format.json(),
+    transports: [new winston.transports.Stream({ stream: sink })],
+  });
   const p = new ConsoleProgress(out, logger, clock, false);
   p.streamStart("end_users", 0, 100);
   p.wait(5000);

@@ -1,6 +1,6 @@
-import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { test } from "node:test";
 
 const read = (p: string) => readFileSync(new URL(`../../${p}`, import.meta.url), "utf8");
 
@@ -20,5 +20,6 @@ test("README keeps the two set-up commands and the CLI contract", () => {
   const readme = read("README.md");
   assert.match(readme, /npm install && npm start/);
   assert.match(readme, /^npm test/m);
-  for (const cmd of ["serve", "sync --once", "backfill --since", "doctor"]) assert.ok(readme.includes(`wootric-firehose ${cmd}`), cmd);
+  for (const cmd of ["serve", "sync --once", "backfill --since", "doctor"])
+    assert.ok(readme.includes(`wootric-firehose ${cmd}`), cmd);
 });

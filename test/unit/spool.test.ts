@@ -1,14 +1,14 @@
-import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { appendFile, mkdir, mkdtemp, readdir, rename, rm, stat, truncate, writeFile, readFile } from "node:fs/promises";
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { describe, test } from "node:test";
 import { silentLogger } from "../../src/log.js";
-import { SinkUnavailableError } from "../../src/sink/sink.js";
-import { Spool, listSegmentFiles, type SpooledLine } from "../../src/sink/spool/spool.js";
-import { IntervalSet } from "../../src/sink/spool/interval-set.js";
-import { FRAME_HEADER_BYTES, encodeFrame } from "../../src/sink/spool/frame.js";
 import { DirectoryInUseError } from "../../src/sink/dir-lock.js";
+import { SinkUnavailableError } from "../../src/sink/sink.js";
+import { encodeFrame, FRAME_HEADER_BYTES } from "../../src/sink/spool/frame.js";
+import { IntervalSet } from "../../src/sink/spool/interval-set.js";
+import { listSegmentFiles, Spool, type SpooledLine } from "../../src/sink/spool/spool.js";
 
 const SPOOL_LOCK_FILE = ".spool.lock";
 
@@ -19,7 +19,9 @@ async function tempDir(): Promise<string> {
 }
 
 function lines(n: number, from = 0, size = 0): Buffer[] {
-  return Array.from({ length: n }, (_, i) => Buffer.from(`{"n":${from + i}${size ? `,"pad":"${"x".repeat(size)}"` : ""}}\n`));
+  return Array.from({ length: n }, (_, i) =>
+    Buffer.from(`{"n":${from + i}${size ? `,"pad":"${"x".repeat(size)}"` : ""}}\n`),
+  );
 }
 
 /** Reads every unacknowledged record currently readable. */
@@ -108,16 +110,23 @@ describe("spool", () => {
       // all but one record of the first segment acknowledged: it must stay
       spool.ack(inFirst.slice(0, -1));
       await new Promise((r) => setTimeout(r, 150));
-      assert.ok((await listSegmentFiles(dir)).includes(files[0]!), "segment deleted while a record in it was unacknowledged");
+      assert.ok(
+        (await listSegmentFiles(dir)).includes(files[0]!),
+        "segment deleted while a record in it was unacknowledged",
+      );
       spool.ack(inFirst.slice(-1));
       const deadline = Date.now() + 5000;
-      while ((await listSegmentFiles(dir)).includes(files[0]!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      while ((await listSegmentFiles(dir)).includes(files[0]!) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
       assert.ok(!(await listSegmentFiles(dir)).includes(files[0]!), "fully acknowledged segment was not deleted");
       // acknowledge everything: only the active segment may remain, and its records count is zero
       spool.ack(read);
       await spool.close();
       assert.equal((await listSegmentFiles(dir)).length, 0);
-      assert.deepEqual((await readdir(dir)).filter((n) => n.endsWith(".acks")), []);
+      assert.deepEqual(
+        (await readdir(dir)).filter((n) => n.endsWith(".acks")),
+        [],
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -139,7 +148,13 @@ describe("spool", () => {
       };
       const appended = [String(lines(1, 0, 400)[0])];
       for (let i = 1; i < 20; i++) {
-        if (await spool.append(lines(1, i, 400)).then(() => true, () => false)) appended.push(String(lines(1, i, 400)[0]));
+        if (
+          await spool.append(lines(1, i, 400)).then(
+            () => true,
+            () => false,
+          )
+        )
+          appended.push(String(lines(1, i, 400)[0]));
       }
       assert.ok(failed, "the rollover close was made to fail");
       assert.ok(appended.length >= 18);
@@ -184,7 +199,10 @@ describe("spool", () => {
       spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
       assert.deepEqual(text(await drain(spool)), lines(5).map(String));
       assert.equal((await stat(path)).size, goodSize);
-      assert.ok((await readdir(dir)).some((n) => n.includes(".torn-")), "torn bytes kept aside");
+      assert.ok(
+        (await readdir(dir)).some((n) => n.includes(".torn-")),
+        "torn bytes kept aside",
+      );
       await spool.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -260,7 +278,8 @@ describe("spool", () => {
       await spool.append([Buffer.from('{"dl":1}\n')], { force: true });
       spool.ack(await drain(spool));
       const until = Date.now() + 5000;
-      while (spool.diskBytes() + big.length + 16 > 1024 * 1024 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      while (spool.diskBytes() + big.length + 16 > 1024 * 1024 && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 10));
       await spool.append([big]);
       await spool.close();
       await assert.rejects(spool.append([big]), SinkUnavailableError);

@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import { stateStoreContract } from "../helpers/state-contract.js";
-import { DirStateStore } from "../../src/state/dir-store.js";
-import { StateConflictError } from "../../src/state/store.js";
-import { S3StateStore } from "../../src/state/s3-store.js";
 import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
+import { DirStateStore } from "../../src/state/dir-store.js";
+import { S3StateStore } from "../../src/state/s3-store.js";
+import { StateConflictError } from "../../src/state/store.js";
 import { CorruptStateError, StreamStateDoc } from "../../src/state/stream-state.js";
+import { stateStoreContract } from "../helpers/state-contract.js";
 
 const dirs: string[] = [];
 after(() => {
@@ -55,7 +55,12 @@ describe("stream state documents", () => {
 
 describe("S3 state store: a conditional write retried after it landed", () => {
   const precondition = () =>
-    new S3ServiceException({ name: "PreconditionFailed", $fault: "client", $metadata: { httpStatusCode: 412 }, message: "At least one of the pre-conditions you specified did not hold" });
+    new S3ServiceException({
+      name: "PreconditionFailed",
+      $fault: "client",
+      $metadata: { httpStatusCode: 412 },
+      message: "At least one of the pre-conditions you specified did not hold",
+    });
   const stored = (body: string) => ({ Body: { transformToString: async () => body } as never, ETag: '"v2"' });
 
   test("412 while the object holds exactly our body is our own earlier attempt: success, its version returned", async () => {

@@ -1,6 +1,13 @@
-import { test, describe, before } from "node:test";
 import assert from "node:assert/strict";
-import { blocks, loadTerraformConfig, one, statementsOf, type Block, type TerraformConfig } from "../helpers/terraform-config.js";
+import { before, describe, test } from "node:test";
+import {
+  type Block,
+  blocks,
+  loadTerraformConfig,
+  one,
+  statementsOf,
+  type TerraformConfig,
+} from "../helpers/terraform-config.js";
 
 /** Security and wiring properties of terraform/, read from the parsed HCL (no provider, no AWS). */
 
@@ -23,8 +30,9 @@ before(async () => {
 describe("versions", () => {
   test("Terraform >= 1.6 and hashicorp/aws >= 5.100, < 7.0", () => {
     const t = tf.terraform.find((b) => b.required_version !== undefined);
-    assert.equal(t?.required_version, ">= 1.6");
-    const providers = (t?.required_providers as Block[])[0]!;
+    assert.ok(t);
+    assert.equal(t.required_version, ">= 1.6");
+    const providers = (t.required_providers as Block[])[0]!;
     assert.deepEqual(providers.aws, { source: "hashicorp/aws", version: ">= 5.100, < 7.0" });
   });
 
@@ -111,7 +119,10 @@ describe("Firehose delivery stream", () => {
 
   test("dynamic partitioning on entity and the received_at date, with error_output_prefix", () => {
     assert.equal(one(s3, "dynamic_partitioning_configuration").enabled, true);
-    assert.equal(s3.prefix, "${local.data_prefix}/entity=!{partitionKeyFromQuery:entity}/dt=!{partitionKeyFromQuery:dt}/");
+    assert.equal(
+      s3.prefix,
+      "${local.data_prefix}/entity=!{partitionKeyFromQuery:entity}/dt=!{partitionKeyFromQuery:dt}/",
+    );
     assert.match(String(s3.error_output_prefix), /!\{firehose:error-output-type\}/);
     assert.doesNotMatch(String(s3.prefix), /error-output-type/);
   });
@@ -149,10 +160,18 @@ describe("Firehose delivery stream", () => {
 describe("IAM", () => {
   test("every role policy is a policy document (so the checks below see all of them)", () => {
     for (const [name, p] of Object.entries(tf.resource.aws_iam_role_policy ?? {})) {
-      assert.match(String(p.policy), /^\$\{data\.aws_iam_policy_document\.[a-z_]+(\[0\])?\.json\}$/, `aws_iam_role_policy.${name}`);
+      assert.match(
+        String(p.policy),
+        /^\$\{data\.aws_iam_policy_document\.[a-z_]+(\[0\])?\.json\}$/,
+        `aws_iam_role_policy.${name}`,
+      );
     }
     assert.equal(tf.resource.aws_iam_policy, undefined, "no standalone policies");
-    assert.equal(tf.resource.aws_iam_role_policy_attachment, undefined, "no managed policies (their actions are not checked here)");
+    assert.equal(
+      tf.resource.aws_iam_role_policy_attachment,
+      undefined,
+      "no managed policies (their actions are not checked here)",
+    );
   });
 
   test("no wildcard actions in any Allow statement", () => {
@@ -163,7 +182,7 @@ describe("IAM", () => {
     }
   });
 
-  test("\"*\" resources only where AWS allows nothing narrower (ecr:GetAuthorizationToken)", () => {
+  test('"*" resources only where AWS allows nothing narrower (ecr:GetAuthorizationToken)', () => {
     for (const [name, d] of Object.entries(tf.data.aws_iam_policy_document ?? {})) {
       for (const s of statementsOf(d).filter((x) => x.effect === "Allow" && x.resources.includes("*"))) {
         assert.deepEqual(s.actions, ["ecr:GetAuthorizationToken"], `${name}: "*" resource for ${s.actions.join(", ")}`);
@@ -175,10 +194,17 @@ describe("IAM", () => {
     const app = statementsOf(doc("app"));
     for (const s of app) {
       assert.equal(s.effect, "Allow");
-      assert.ok(s.resources.length > 0 && !s.resources.some((r) => r.includes("*") && !r.endsWith("/*")), `${s.raw.sid} resources`);
+      assert.ok(
+        s.resources.length > 0 && !s.resources.some((r) => r.includes("*") && !r.endsWith("/*")),
+        `${s.raw.sid} resources`,
+      );
     }
     const bySid = Object.fromEntries(app.map((s) => [s.raw.sid as string, s]));
-    assert.deepEqual(bySid.PutRecords?.actions.sort(), ["firehose:DescribeDeliveryStream", "firehose:PutRecord", "firehose:PutRecordBatch"]);
+    assert.deepEqual(bySid.PutRecords?.actions.sort(), [
+      "firehose:DescribeDeliveryStream",
+      "firehose:PutRecord",
+      "firehose:PutRecordBatch",
+    ]);
     assert.deepEqual(bySid.PutRecords?.resources, ["${aws_kinesis_firehose_delivery_stream.records.arn}"]);
     assert.deepEqual(bySid.StateObjects?.actions.sort(), ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]);
     assert.deepEqual(bySid.StateObjects?.resources, ["${aws_s3_bucket.data.arn}/${local.state_prefix}/*"]);
@@ -227,7 +253,10 @@ describe("Glue, Athena, secrets, alarms", () => {
     assert.equal(p["projection.entity.type"], "enum");
     assert.equal(p["projection.dt.type"], "date");
     assert.match(p["storage.location.template"]!, /entity=\$\$\{entity\}\/dt=\$\$\{dt\}\/$/);
-    assert.deepEqual(blocks(t, "partition_keys").map((k) => k.name), ["entity", "dt"]);
+    assert.deepEqual(
+      blocks(t, "partition_keys").map((k) => k.name),
+      ["entity", "dt"],
+    );
     const sd = one(t, "storage_descriptor");
     assert.equal(one(sd, "ser_de_info").serialization_library, "org.openx.data.jsonserde.JsonSerDe");
     assert.equal(blocks(sd, "columns").length, 1, "columns come from the dynamic block");
@@ -276,7 +305,13 @@ describe("compute (create_service)", () => {
     assert.equal(Object.keys(tf.resource.aws_lb_listener ?? {}).length, 1, "no plain-HTTP listener");
     const rule = res("aws_lb_listener_rule", "webhooks");
     const conds = blocks(rule, "condition");
-    assert.deepEqual(one(conds.find((c) => c.path_pattern), "path_pattern").values, ["/webhooks/wootric"]);
+    assert.deepEqual(
+      one(
+        conds.find((c) => c.path_pattern),
+        "path_pattern",
+      ).values,
+      ["/webhooks/wootric"],
+    );
     const tg = res("aws_lb_target_group", "service");
     assert.equal(one(tg, "health_check").path, "/healthz");
     assert.equal(res("aws_lb", "webhooks").drop_invalid_header_fields, true);
@@ -287,12 +322,18 @@ describe("compute (create_service)", () => {
     assert.match(td, /healthCheck\s*=/);
     assert.match(td, /\/healthz/);
     assert.match(td, /stopTimeout\s*=\s*var\.stop_timeout_seconds/);
-    assert.match(String(tf.locals.app_environment), /SHUTDOWN_TIMEOUT_MS\s*=\s*tostring\(\(var\.stop_timeout_seconds - 10\) \* 1000\)/);
+    assert.match(
+      String(tf.locals.app_environment),
+      /SHUTDOWN_TIMEOUT_MS\s*=\s*tostring\(\(var\.stop_timeout_seconds - 10\) \* 1000\)/,
+    );
     res("aws_appautoscaling_target", "app");
     res("aws_appautoscaling_policy", "cpu");
     for (const t of ["aws_ecs_service", "aws_lb", "aws_ecr_repository", "aws_ecs_cluster"]) {
       for (const [n, b] of Object.entries(tf.resource[t] ?? {})) {
-        assert.ok(String(b.count ?? "").includes("create_service") || String(b.count ?? "").includes("create_ecr"), `${t}.${n} behind create_service`);
+        assert.ok(
+          String(b.count ?? "").includes("create_service") || String(b.count ?? "").includes("create_ecr"),
+          `${t}.${n} behind create_service`,
+        );
       }
     }
   });

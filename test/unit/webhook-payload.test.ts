@@ -1,20 +1,33 @@
-import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { checkContentType, parsePayload, PayloadParseError } from "../../src/webhook/body.js";
-import { webhookToEnvelopes, type RawWebhook } from "../../src/webhook/payload.js";
+import { describe, test } from "node:test";
 import { makeEnvelope } from "../../src/records/envelope.js";
+import { checkContentType, PayloadParseError, parsePayload } from "../../src/webhook/body.js";
+import { type RawWebhook, webhookToEnvelopes } from "../../src/webhook/payload.js";
 
 const receivedAt = new Date("2026-11-27T08:00:00.000Z");
 const raw = (s: string): RawWebhook => ({ raw: Buffer.from(s), contentType: "application/json", receivedAt });
 
 const JSON_RESPONSE = {
   response: {
-    id: 1128, email: "ana@example.com", external_id: "u-42", score: 7, text: null, ip_address: "203.0.113.7",
-    origin_url: "https://app.example.com/", end_user_id: 30, end_user_properties: { pricing_plan: "Enterprise" },
-    survey_id: 1146, created_at: "2024-03-05T10:15:02.558-08:00", updated_at: "2024-03-05T10:15:40.558-08:00",
-    excluded_from_calculations: false, brand_new_field: { nested: [1, 2] },
+    id: 1128,
+    email: "ana@example.com",
+    external_id: "u-42",
+    score: 7,
+    text: null,
+    ip_address: "203.0.113.7",
+    origin_url: "https://app.example.com/",
+    end_user_id: 30,
+    end_user_properties: { pricing_plan: "Enterprise" },
+    survey_id: 1146,
+    created_at: "2024-03-05T10:15:02.558-08:00",
+    updated_at: "2024-03-05T10:15:40.558-08:00",
+    excluded_from_calculations: false,
+    brand_new_field: { nested: [1, 2] },
   },
-  event_name: "created", timestamp: "2024-03-05T10:15:07.329-08:00", account_token: "NPS-xxxxxxxx", survey_mode: "NPS",
+  event_name: "created",
+  timestamp: "2024-03-05T10:15:07.329-08:00",
+  account_token: "NPS-xxxxxxxx",
+  survey_mode: "NPS",
 };
 
 const FORM_RESPONSE =
@@ -28,8 +41,16 @@ const FORM_RESPONSE =
 describe("content type", () => {
   test("JSON and form, with or without charset; sniffed when absent; others refused", () => {
     assert.deepEqual(checkContentType("application/json"), { ok: true, format: "json", charset: "utf-8" });
-    assert.deepEqual(checkContentType("Application/JSON; charset=UTF-8"), { ok: true, format: "json", charset: "utf-8" });
-    assert.deepEqual(checkContentType("application/x-www-form-urlencoded; charset=utf-8"), { ok: true, format: "form", charset: "utf-8" });
+    assert.deepEqual(checkContentType("Application/JSON; charset=UTF-8"), {
+      ok: true,
+      format: "json",
+      charset: "utf-8",
+    });
+    assert.deepEqual(checkContentType("application/x-www-form-urlencoded; charset=utf-8"), {
+      ok: true,
+      format: "form",
+      charset: "utf-8",
+    });
     assert.deepEqual(checkContentType(undefined), { ok: true, format: "sniff", charset: "utf-8" });
     assert.equal(checkContentType("text/plain").ok, false);
     assert.equal(checkContentType("multipart/form-data; boundary=x").ok, false);
@@ -82,7 +103,14 @@ describe("webhook payloads", () => {
     const viaForm = webhookToEnvelopes(parsePayload(Buffer.from(FORM_RESPONSE), "form").value, raw("")).envelopes[0]!;
     const viaApi = makeEnvelope(
       "response",
-      { id: 1128, score: 7, updated_at: "2024-03-05 10:15:40 -0800", created_at: "2024-03-05 10:15:02 -0800", tags: [], notes: [] },
+      {
+        id: 1128,
+        score: 7,
+        updated_at: "2024-03-05 10:15:40 -0800",
+        created_at: "2024-03-05 10:15:02 -0800",
+        tags: [],
+        notes: [],
+      },
       { source: "poll" },
     );
     assert.equal(viaJson.dedup_key, "response:1128:1709662540");
@@ -94,8 +122,18 @@ describe("webhook payloads", () => {
 
   test("decline created, and an unknown event_name is kept", () => {
     const body = {
-      decline: { id: 19, email: "bo@example.com", end_user_id: 31, survey_id: 1147, created_at: "2024-03-05T10:16:21.122-08:00", updated_at: "2024-03-05T10:16:21.122-08:00" },
-      event_name: "deleted_maybe_someday", timestamp: "2024-03-05T10:16:23.309-08:00", account_token: "NPS-x", survey_mode: "CES",
+      decline: {
+        id: 19,
+        email: "bo@example.com",
+        end_user_id: 31,
+        survey_id: 1147,
+        created_at: "2024-03-05T10:16:21.122-08:00",
+        updated_at: "2024-03-05T10:16:21.122-08:00",
+      },
+      event_name: "deleted_maybe_someday",
+      timestamp: "2024-03-05T10:16:23.309-08:00",
+      account_token: "NPS-x",
+      survey_mode: "CES",
     };
     const { envelopes, deadLetters } = webhookToEnvelopes(body, raw(""));
     assert.equal(deadLetters.length, 0);

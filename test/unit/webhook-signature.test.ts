@@ -1,6 +1,6 @@
-import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
+import { describe, test } from "node:test";
 import { signBody, verifySignature } from "../../src/webhook/signature.js";
 
 const body = Buffer.from('{"response":{"id":1,"text":"Très bien \\u00e9"},"event_name":"created"}\r\n', "utf8");
@@ -56,7 +56,9 @@ describe("webhook signature", () => {
   });
 
   test("the signature covers raw bytes: form bodies and non-UTF-8 bytes verify as sent", () => {
-    const form = Buffer.from("response[id]=1128&response[text]=&event_name=created&timestamp=2024-03-05%2010%3A15%3A07%20-0800");
+    const form = Buffer.from(
+      "response[id]=1128&response[text]=&event_name=created&timestamp=2024-03-05%2010%3A15%3A07%20-0800",
+    );
     assert.equal(verifySignature(form, `sha1=${hex("s", form)}`, ["s"]).ok, true);
     const latin1 = Buffer.from([0x74, 0xe9, 0x73, 0x74]);
     assert.equal(verifySignature(latin1, `sha1=${hex("s", latin1)}`, ["s"]).ok, true);

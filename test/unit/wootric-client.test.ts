@@ -22,7 +22,15 @@ describe("Wootric client", () => {
     await fake.stop();
   });
   const client = (over: Partial<ConstructorParameters<typeof WootricClient>[0]> = {}) =>
-    new WootricClient({ baseUrl: fake.url, clientId: fake.clientId, clientSecret: fake.clientSecret, logger: silentLogger(), clock, backoffBaseMs: 10, ...over });
+    new WootricClient({
+      baseUrl: fake.url,
+      clientId: fake.clientId,
+      clientSecret: fake.clientSecret,
+      logger: silentLogger(),
+      clock,
+      backoffBaseMs: 10,
+      ...over,
+    });
 
   test("posts client_credentials as a form, caches the token and renews it 60 s before expires_in", async () => {
     const c = client();
@@ -57,14 +65,22 @@ describe("Wootric client", () => {
   test("wrong credentials fail fast with a message naming the variables, without retries", async () => {
     const before = fake.count("/oauth/token");
     const c = client({ clientSecret: "wrong" });
-    await assert.rejects(c.getJson("/v1/segments"), (e: Error) => e instanceof WootricAuthError && /WOOTRIC_CLIENT_SECRET/.test(e.message) && !e.message.includes("wrong"));
+    await assert.rejects(
+      c.getJson("/v1/segments"),
+      (e: Error) =>
+        e instanceof WootricAuthError && /WOOTRIC_CLIENT_SECRET/.test(e.message) && !e.message.includes("wrong"),
+    );
     assert.equal(fake.count("/oauth/token") - before, 1);
   });
 
   test("4xx other than 401/429 is not retried", async () => {
     const c = client();
     const before = fake.count("/v1/responses");
-    await assert.rejects(c.getJson("/v1/responses", { page: 31 }), (e: Error) => e instanceof WootricApiError && e.status === 400 && /page does not have a valid value/.test(e.message));
+    await assert.rejects(
+      c.getJson("/v1/responses", { page: 31 }),
+      (e: Error) =>
+        e instanceof WootricApiError && e.status === 400 && /page does not have a valid value/.test(e.message),
+    );
     assert.equal(fake.count("/v1/responses") - before, 1);
   });
 
@@ -85,7 +101,11 @@ describe("the fake Wootric API is faithful to the reference", () => {
     const res = await fetch(`${fake.url}/oauth/token`, {
       method: "POST",
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ grant_type: "client_credentials", client_id: fake.clientId, client_secret: fake.clientSecret }),
+      body: new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: fake.clientId,
+        client_secret: fake.clientSecret,
+      }),
     });
     const body = (await res.json()) as { access_token: string; expires_in: number };
     assert.equal(body.expires_in, 7200);
@@ -104,7 +124,10 @@ describe("the fake Wootric API is faithful to the reference", () => {
 
   test("default sorts: end_users by email ascending, responses by created descending; per_page 25, capped at 50", async () => {
     const users = await get("/v1/end_users");
-    assert.deepEqual(users.body.map((u) => u.email), ["a@example.com", "b@example.com"]);
+    assert.deepEqual(
+      users.body.map((u) => u.email),
+      ["a@example.com", "b@example.com"],
+    );
     const responses = await get("/v1/responses");
     assert.equal(responses.body.length, 25);
     assert.ok(String(responses.body[0]!.created_at) > String(responses.body[24]!.created_at));
@@ -131,9 +154,21 @@ describe("rate-limit pacing", () => {
     const p = new RateLimitPacer();
     const now = 1_000_000_000_000;
     assert.equal(p.delayBeforeNext(now), 0, "no headers: not limited");
-    p.observe(headers({ "X-Rate-Limit-Limit": "100", "X-Rate-Limit-Remaining": "3", "X-Rate-Limit-Reset": String(now / 1000 + 30) }));
+    p.observe(
+      headers({
+        "X-Rate-Limit-Limit": "100",
+        "X-Rate-Limit-Remaining": "3",
+        "X-Rate-Limit-Reset": String(now / 1000 + 30),
+      }),
+    );
     assert.equal(p.delayBeforeNext(now), 0);
-    p.observe(headers({ "X-Rate-Limit-Limit": "100", "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": String(now / 1000 + 30) }));
+    p.observe(
+      headers({
+        "X-Rate-Limit-Limit": "100",
+        "X-Rate-Limit-Remaining": "0",
+        "X-Rate-Limit-Reset": String(now / 1000 + 30),
+      }),
+    );
     assert.equal(p.delayBeforeNext(now), 30_000 + RESET_MARGIN_MS);
     p.windowPassed();
     assert.equal(p.delayBeforeNext(now), 0);
@@ -141,7 +176,10 @@ describe("rate-limit pacing", () => {
   test("a 429 waits until X-Rate-Limit-Reset, or 60 s without it, never more than 65 s", () => {
     const p = new RateLimitPacer();
     const now = 1_000_000_000_000;
-    assert.equal(p.waitAfter429(headers({ "X-Rate-Limit-Reset": String(now / 1000 + 12) }), now), 12_000 + RESET_MARGIN_MS);
+    assert.equal(
+      p.waitAfter429(headers({ "X-Rate-Limit-Reset": String(now / 1000 + 12) }), now),
+      12_000 + RESET_MARGIN_MS,
+    );
     assert.equal(p.waitAfter429(headers({}), now), DEFAULT_429_WAIT_MS);
     assert.equal(p.waitAfter429(headers({ "X-Rate-Limit-Reset": String(now / 1000 + 86_400) }), now), 65_000);
   });
@@ -152,6 +190,9 @@ describe("base URL", () => {
     const creds = { WOOTRIC_CLIENT_ID: "id", WOOTRIC_CLIENT_SECRET: "s" };
     assert.equal(loadConfig({ ...creds, WOOTRIC_REGION: "eu" }).wootric?.baseUrl, "https://api.wootric.eu");
     assert.equal(loadConfig({ ...creds, WOOTRIC_REGION: "au" }).wootric?.baseUrl, "https://api.wootric.au");
-    assert.equal(loadConfig({ ...creds, WOOTRIC_API_URL: "http://127.0.0.1:9/" }).wootric?.baseUrl, "http://127.0.0.1:9");
+    assert.equal(
+      loadConfig({ ...creds, WOOTRIC_API_URL: "http://127.0.0.1:9/" }).wootric?.baseUrl,
+      "http://127.0.0.1:9",
+    );
   });
 });

@@ -1,14 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { mkdirDurable } from "./fs-util.js";
 import { join } from "node:path";
 import type { Config } from "../../config.js";
 import type { Logger } from "../../log.js";
 import type { Metrics } from "../../ops/metrics.js";
-import { partitionOf, serializeEnvelope, type Envelope } from "../../records/envelope.js";
-import { SinkUnavailableError, type Readiness, type Sink } from "../sink.js";
+import { type Envelope, partitionOf, serializeEnvelope } from "../../records/envelope.js";
+import { lockDirectory } from "../dir-lock.js";
+import { type Readiness, type Sink, SinkUnavailableError } from "../sink.js";
+import { mkdirDurable } from "./fs-util.js";
 import { GzipFileWriter } from "./gzip-file.js";
 import { recoverOpenFile, recoverOpenFiles } from "./recovery.js";
-import { lockDirectory } from "../dir-lock.js";
 
 export type FileSinkSettings = Extract<Config["sink"], { kind: "file" }>;
 
@@ -49,7 +49,9 @@ export class FileSink implements Sink {
     private readonly lock: { release(): Promise<void> } = { release: async () => undefined },
   ) {
     this.m = {
-      records: metrics.counter("file_sink_records_written_total", "Records made durable by the file sink, by entity", ["entity"]),
+      records: metrics.counter("file_sink_records_written_total", "Records made durable by the file sink, by entity", [
+        "entity",
+      ]),
       bytes: metrics.counter("file_sink_bytes_written_total", "Compressed bytes written by the file sink"),
       batches: metrics.counter("file_sink_batches_total", "Group commits (sync flush + fsync rounds)"),
       errors: metrics.counter("file_sink_errors_total", "Batches that could not be made durable"),
@@ -146,7 +148,10 @@ export class FileSink implements Sink {
     const touched: { key: string; writer: GzipFileWriter; lines: string[] }[] = [];
     for (const [key, group] of byPartition) {
       let writer = this.writers.get(key);
-      if (writer && (writer.bytesOnDisk >= this.settings.rotateBytes || now - writer.openedAt >= this.settings.rotateSeconds * 1000)) {
+      if (
+        writer &&
+        (writer.bytesOnDisk >= this.settings.rotateBytes || now - writer.openedAt >= this.settings.rotateSeconds * 1000)
+      ) {
         await this.closeWriter(key);
         writer = undefined;
       }
@@ -175,7 +180,10 @@ export class FileSink implements Sink {
   private async openWriter(key: string): Promise<GzipFileWriter> {
     const dir = join(this.settings.dataDir, key);
     await mkdirDurable(dir);
-    const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+    const stamp = new Date()
+      .toISOString()
+      .replace(/[-:]/g, "")
+      .replace(/\.\d+Z$/, "Z");
     const name = `part-${stamp}-${process.pid}-${this.runId}-${String(++this.seq).padStart(6, "0")}.json.gz`;
     const writer = await GzipFileWriter.create(join(dir, name));
     this.writers.set(key, writer);
@@ -192,7 +200,10 @@ export class FileSink implements Sink {
       this.logger.debug("file closed", { path: writer.finalPath, records: writer.records, bytes: writer.bytesOnDisk });
     } catch (err) {
       // Its records were synced before they were acknowledged; recovery on the next start finalises the file.
-      this.logger.error("could not close file; it will be finalised on the next start", { path: writer.openPath, error: (err as Error).message });
+      this.logger.error("could not close file; it will be finalised on the next start", {
+        path: writer.openPath,
+        error: (err as Error).message,
+      });
       await writer.abandon();
       await recoverQuietly(writer.openPath, this.logger);
     }
@@ -220,20 +231,31 @@ async function recoverQuietly(openPath: string, logger: Logger): Promise<void> {
   try {
     await recoverOpenFile(openPath);
   } catch (err) {
-    logger.warn("could not finalise an abandoned file yet; it will be finalised on the next start", { error: (err as Error).message });
+    logger.warn("could not finalise an abandoned file yet; it will be finalised on the next start", {
+      error: (err as Error).message,
+    });
   }
 }
 
-export async function openFileSink(deps: { settings: FileSinkSettings; logger: Logger; metrics: Metrics }): Promise<Sink> {
+export async function openFileSink(deps: {
+  settings: FileSinkSettings;
+  logger: Logger;
+  metrics: Metrics;
+}): Promise<Sink> {
   const { settings, logger, metrics } = deps;
   await mkdirDurable(settings.dataDir);
   const lock = await lockDirectory({ dir: settings.dataDir, lockFile: ".file-sink.lock", variable: "DATA_DIR" });
   const recovered = await recoverOpenFiles(settings.dataDir);
-  for (const r of recovered) logger.warn("finalised a file left open by an earlier run", { path: r.path, lines: r.lines });
+  for (const r of recovered)
+    logger.warn("finalised a file left open by an earlier run", { path: r.path, lines: r.lines });
   const sink = new FileSink(settings, logger, metrics, lock);
   metrics.gauge("file_sink_open_files", "Files currently open for writing", [], function () {
     this.set(sink.openFileCount);
   });
-  logger.info("file sink ready", { dataDir: settings.dataDir, rotateBytes: settings.rotateBytes, rotateSeconds: settings.rotateSeconds });
+  logger.info("file sink ready", {
+    dataDir: settings.dataDir,
+    rotateBytes: settings.rotateBytes,
+    rotateSeconds: settings.rotateSeconds,
+  });
   return sink;
 }

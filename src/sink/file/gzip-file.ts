@@ -1,4 +1,4 @@
-import { open, rename, type FileHandle } from "node:fs/promises";
+import { type FileHandle, open, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 import { constants, createGzip, type Gzip } from "node:zlib";
 import { fsyncDir } from "./fs-util.js";
@@ -58,7 +58,9 @@ export class GzipFileWriter {
   /** Flushes the compressor (Z_SYNC_FLUSH), writes its output and fsyncs. Returns the compressed bytes written. */
   async sync(): Promise<number> {
     await new Promise<void>((resolve, reject) => {
-      this.gzip.flush(constants.Z_SYNC_FLUSH, () => (this.broken ? reject(new Error("gzip stream failed")) : resolve()));
+      this.gzip.flush(constants.Z_SYNC_FLUSH, () =>
+        this.broken ? reject(new Error("gzip stream failed")) : resolve(),
+      );
     });
     // Output pushed on a later tick (when the readable side had buffered data) is emitted before setImmediate runs.
     await new Promise((r) => setImmediate(r));

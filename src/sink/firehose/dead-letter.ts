@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { makeDeadLetter, serializeEnvelope, type Source } from "../../records/envelope.js";
+import { makeDeadLetter, type Source, serializeEnvelope } from "../../records/envelope.js";
 
 /** Fields of the original envelope line that help a dead letter find its way (best effort: the line may be broken). */
 function originOf(line: Buffer): { source: Source; entity?: string; receivedAt?: Date } {

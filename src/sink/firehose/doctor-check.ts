@@ -1,12 +1,12 @@
 import {
-  DescribeDeliveryStreamCommand,
-  PutRecordBatchCommand,
   type DeliveryStreamDescription,
+  DescribeDeliveryStreamCommand,
   type FirehoseClient,
+  PutRecordBatchCommand,
 } from "@aws-sdk/client-firehose";
 import { HeadBucketCommand, type S3Client } from "@aws-sdk/client-s3";
-import type { Config } from "../../config.js";
 import { makeFirehoseClient, makeS3Client } from "../../aws/clients.js";
+import type { Config } from "../../config.js";
 import type { CheckResult } from "../../ops/check.js";
 import { classifyError } from "./service.js";
 
@@ -20,9 +20,19 @@ function describeError(err: unknown): string {
 /** Is the packing (up to 500 newline-terminated lines per record) compatible with the stream's processing? */
 function packingCheck(desc: DeliveryStreamDescription): CheckResult {
   const s3 = desc.Destinations?.[0]?.ExtendedS3DestinationDescription;
-  if (!s3) return { name: "firehose packing", ok: true, skipped: true, detail: "destination is not extended S3: packing not checked" };
+  if (!s3)
+    return {
+      name: "firehose packing",
+      ok: true,
+      skipped: true,
+      detail: "destination is not extended S3: packing not checked",
+    };
   if (!s3.DynamicPartitioningConfiguration?.Enabled) {
-    return { name: "firehose packing", ok: true, detail: "no dynamic partitioning: packed records land in S3 as plain JSON lines" };
+    return {
+      name: "firehose packing",
+      ok: true,
+      detail: "no dynamic partitioning: packed records land in S3 as plain JSON lines",
+    };
   }
   const processors = s3.ProcessingConfiguration?.Enabled ? (s3.ProcessingConfiguration.Processors ?? []) : [];
   const deagg = processors.find((p) => p.Type === "RecordDeAggregation");
@@ -52,7 +62,14 @@ export async function checkFirehose(
   clients: { firehose?: FirehoseClient; s3?: S3Client } = {},
 ): Promise<CheckResult[]> {
   if (config.sink.kind !== "firehose") {
-    return [{ name: "firehose", ok: true, skipped: true, detail: "FIREHOSE_STREAM_NAME not set: records go to the file sink" }];
+    return [
+      {
+        name: "firehose",
+        ok: true,
+        skipped: true,
+        detail: "FIREHOSE_STREAM_NAME not set: records go to the file sink",
+      },
+    ];
   }
   const { streamName, deadLetter } = config.sink;
   const firehose = clients.firehose ?? makeFirehoseClient({ maxAttempts: 2 });
@@ -70,7 +87,11 @@ export async function checkFirehose(
         name === "ResourceNotFoundException"
           ? ` (no stream named "${streamName}" in region ${process.env.AWS_REGION ?? "(AWS_REGION unset)"}: check the name and the region)`
           : "";
-      results.push({ name: "firehose stream", ok: false, detail: `DescribeDeliveryStream failed: ${describeError(err)}${hint}` });
+      results.push({
+        name: "firehose stream",
+        ok: false,
+        detail: `DescribeDeliveryStream failed: ${describeError(err)}${hint}`,
+      });
     }
     if (desc) {
       const status = desc.DeliveryStreamStatus ?? "UNKNOWN";
@@ -95,7 +116,11 @@ export async function checkFirehose(
       await firehose.send(new PutRecordBatchCommand({ DeliveryStreamName: streamName, Records: [] }), {
         abortSignal: AbortSignal.timeout(TIMEOUT_MS),
       });
-      results.push({ name: "firehose write", ok: true, detail: "PutRecordBatch accepted an empty batch (no data written)" });
+      results.push({
+        name: "firehose write",
+        ok: true,
+        detail: "PutRecordBatch accepted an empty batch (no data written)",
+      });
     } catch (err) {
       const c = classifyError(err);
       if (c.kind === "invalid" || c.code === "ValidationException") {
@@ -108,7 +133,11 @@ export async function checkFirehose(
       } else if (c.kind === "blocked") {
         results.push({ name: "firehose write", ok: false, detail: `PutRecordBatch refused: ${c.code}: ${c.message}` });
       } else {
-        results.push({ name: "firehose write", ok: false, detail: `PutRecordBatch probe failed: ${c.code}: ${c.message}` });
+        results.push({
+          name: "firehose write",
+          ok: false,
+          detail: `PutRecordBatch probe failed: ${c.code}: ${c.message}`,
+        });
       }
     }
   } finally {
@@ -120,15 +149,22 @@ export async function checkFirehose(
       name: "dead-letter bucket",
       ok: true,
       skipped: true,
-      detail: "DEAD_LETTER_URL not set: a record over 1,024,000 bytes would be held in the spool (and /readyz fail) until it is set",
+      detail:
+        "DEAD_LETTER_URL not set: a record over 1,024,000 bytes would be held in the spool (and /readyz fail) until it is set",
     });
   } else {
     const s3 = clients.s3 ?? makeS3Client();
     try {
-      await s3.send(new HeadBucketCommand({ Bucket: deadLetter.bucket }), { abortSignal: AbortSignal.timeout(TIMEOUT_MS) });
+      await s3.send(new HeadBucketCommand({ Bucket: deadLetter.bucket }), {
+        abortSignal: AbortSignal.timeout(TIMEOUT_MS),
+      });
       results.push({ name: "dead-letter bucket", ok: true, detail: `s3://${deadLetter.bucket} is reachable` });
     } catch (err) {
-      results.push({ name: "dead-letter bucket", ok: false, detail: `HeadBucket s3://${deadLetter.bucket} failed: ${describeError(err)}` });
+      results.push({
+        name: "dead-letter bucket",
+        ok: false,
+        detail: `HeadBucket s3://${deadLetter.bucket} failed: ${describeError(err)}`,
+      });
     } finally {
       if (!clients.s3) s3.destroy();
     }

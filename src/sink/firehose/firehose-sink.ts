@@ -3,10 +3,16 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { makeFirehoseClient, makeS3Client } from "../../aws/clients.js";
 import type { Logger } from "../../log.js";
 import type { Metrics } from "../../ops/metrics.js";
-import { serializeEnvelope, type Envelope } from "../../records/envelope.js";
-import { SinkUnavailableError, type Readiness, type Sink } from "../sink.js";
+import { type Envelope, serializeEnvelope } from "../../records/envelope.js";
+import { type Readiness, type Sink, SinkUnavailableError } from "../sink.js";
 import { Spool } from "../spool/spool.js";
-import { DEFAULT_PACK_LIMITS, DEFAULT_TUNING, type FirehoseSinkSettings, type PackLimits, type ShipperTuning } from "./config.js";
+import {
+  DEFAULT_PACK_LIMITS,
+  DEFAULT_TUNING,
+  type FirehoseSinkSettings,
+  type PackLimits,
+  type ShipperTuning,
+} from "./config.js";
 import { S3DeadLetterWriter } from "./dead-letter.js";
 import { FirehoseService } from "./service.js";
 import { Shipper } from "./shipper.js";
@@ -85,7 +91,10 @@ export async function openFirehoseSink(deps: FirehoseSinkDeps): Promise<Sink> {
       if (!shipping.ready) return shipping;
       const disk = spool.diskBytes();
       if (disk >= settings.spoolMaxBytes * 0.99) {
-        return { ready: false, reason: `the spool is full (${disk} of SPOOL_MAX_BYTES=${settings.spoolMaxBytes} bytes)` };
+        return {
+          ready: false,
+          reason: `the spool is full (${disk} of SPOOL_MAX_BYTES=${settings.spoolMaxBytes} bytes)`,
+        };
       }
       return { ready: true };
     },
@@ -95,7 +104,11 @@ export async function openFirehoseSink(deps: FirehoseSinkDeps): Promise<Sink> {
         await spool.close();
         const left = spool.stats();
         if (drained) logger.info("firehose sink closed; spool drained");
-        else logger.warn("firehose sink closed before the spool drained; the rest is sent on the next start", { records: left.records, bytes: left.bytes });
+        else
+          logger.warn("firehose sink closed before the spool drained; the rest is sent on the next start", {
+            records: left.records,
+            bytes: left.bytes,
+          });
         if (!deps.firehose) client.destroy();
         ownS3?.destroy();
       })();

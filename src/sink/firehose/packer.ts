@@ -16,7 +16,10 @@ export interface PackedRecord<L extends PackableLine = PackableLine> {
 export function recordData(record: PackedRecord): Buffer {
   if (record.data) return record.data;
   if (record.lines.length === 1) return (record.data = record.lines[0]!.payload);
-  const data = Buffer.concat(record.lines.map((l) => l.payload), record.bytes);
+  const data = Buffer.concat(
+    record.lines.map((l) => l.payload),
+    record.bytes,
+  );
   let offset = 0;
   for (const line of record.lines) {
     const n = line.payload.length;
@@ -47,10 +50,15 @@ export class BatchBuilder<L extends PackableLine = PackableLine> {
 
   tryAdd(line: L): boolean {
     const n = line.payload.length;
-    if (!BatchBuilder.fitsInRecord(n, this.limits)) throw new RangeError(`line of ${n} bytes cannot fit a Firehose record`);
+    if (!BatchBuilder.fitsInRecord(n, this.limits))
+      throw new RangeError(`line of ${n} bytes cannot fit a Firehose record`);
     if (this.batchBytes + n > this.limits.maxBatchBytes) return false;
     const current = this.records[this.records.length - 1];
-    if (current && current.lines.length < this.limits.maxLinesPerRecord && current.bytes + n <= this.limits.maxRecordBytes) {
+    if (
+      current &&
+      current.lines.length < this.limits.maxLinesPerRecord &&
+      current.bytes + n <= this.limits.maxRecordBytes
+    ) {
       current.lines.push(line);
       current.bytes += n;
     } else {

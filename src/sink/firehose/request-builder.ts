@@ -1,8 +1,11 @@
 import type { PutRecordBatchCommandInput } from "@aws-sdk/client-firehose";
-import { recordData, type PackedRecord } from "./packer.js";
+import { type PackedRecord, recordData } from "./packer.js";
 
 /** The PutRecordBatch input for packed records; raw bytes go in `Data` (the SDK base64-encodes once). */
-export function buildPutRecordBatchInput(streamName: string, records: readonly PackedRecord[]): PutRecordBatchCommandInput {
+export function buildPutRecordBatchInput(
+  streamName: string,
+  records: readonly PackedRecord[],
+): PutRecordBatchCommandInput {
   return {
     DeliveryStreamName: streamName,
     Records: records.map((r) => ({ Data: recordData(r) })),

@@ -1,4 +1,4 @@
-import { PutRecordBatchCommand, type FirehoseClient } from "@aws-sdk/client-firehose";
+import { type FirehoseClient, PutRecordBatchCommand, type PutRecordBatchCommandOutput } from "@aws-sdk/client-firehose";
 import type { PackedRecord } from "./packer.js";
 import { buildPutRecordBatchInput } from "./request-builder.js";
 
@@ -71,7 +71,7 @@ export class FirehoseService {
 
   async put(records: readonly PackedRecord[]): Promise<PutOutcome> {
     const input = buildPutRecordBatchInput(this.streamName, records);
-    let reply;
+    let reply: PutRecordBatchCommandOutput;
     try {
       reply = await this.client.send(new PutRecordBatchCommand(input), {
         abortSignal: AbortSignal.timeout(this.requestTimeoutMs),

@@ -4,9 +4,9 @@ import type { Readiness } from "../sink.js";
 import type { Spool, SpooledLine } from "../spool/spool.js";
 import { fullJitterDelay, jittered, sleep } from "./backoff.js";
 import type { PackLimits, ShipperTuning } from "./config.js";
-import { S3DeadLetterWriter, deadLetterLineFor, isDeadLetterLine } from "./dead-letter.js";
-import { BatchBuilder, billedUnits, splitRecord, type PackedRecord } from "./packer.js";
-import { Pacer, Slots, type PaceLimits } from "./pacer.js";
+import { deadLetterLineFor, isDeadLetterLine, type S3DeadLetterWriter } from "./dead-letter.js";
+import { type PaceLimits, Pacer, Slots } from "./pacer.js";
+import { BatchBuilder, billedUnits, type PackedRecord, splitRecord } from "./packer.js";
 import type { FirehoseService, PutOutcome } from "./service.js";
 import type { ProducerMetrics } from "./sink-metrics.js";
 
@@ -85,7 +85,9 @@ export class Shipper {
 
   start(): void {
     this.loop ??= this.produce().catch((err) => {
-      this.d.logger.error("firehose shipper stopped unexpectedly; records stay in the spool", { error: (err as Error).message });
+      this.d.logger.error("firehose shipper stopped unexpectedly; records stay in the spool", {
+        error: (err as Error).message,
+      });
     });
   }
 
@@ -116,7 +118,13 @@ export class Shipper {
     const deadline = Date.now() + Math.max(0, deadlineMs);
     let drained = false;
     while (Date.now() < deadline) {
-      if (!this.d.spool.hasUnread() && this.tasks.size === 0 && this.building === 0 && (this.s3Queue.length === 0 || !this.d.deadLetters) && !this.blocked) {
+      if (
+        !this.d.spool.hasUnread() &&
+        this.tasks.size === 0 &&
+        this.building === 0 &&
+        (this.s3Queue.length === 0 || !this.d.deadLetters) &&
+        !this.blocked
+      ) {
         drained = true;
         break;
       }
@@ -160,7 +168,9 @@ export class Shipper {
       this.d.metrics.inFlight.set(this.slots.inUse);
       const task: Promise<void> = this.deliver(batch)
         .catch((err: unknown) => {
-          this.d.logger.error("firehose delivery failed unexpectedly; records stay in the spool", { error: (err as Error).message });
+          this.d.logger.error("firehose delivery failed unexpectedly; records stay in the spool", {
+            error: (err as Error).message,
+          });
         })
         .finally(() => {
           this.tasks.delete(task);
@@ -237,12 +247,16 @@ export class Shipper {
       const bytes = pending.reduce((n, r) => n + r.bytes, 0);
       const waitedBefore = this.pacer.waitedMs;
       if (!(await this.pacer.acquire(pending.length, bytes, abandon))) return;
-      if (this.pacer.waitedMs > waitedBefore) metrics.pacingWaitSeconds.inc((this.pacer.waitedMs - waitedBefore) / 1000);
+      if (this.pacer.waitedMs > waitedBefore)
+        metrics.pacingWaitSeconds.inc((this.pacer.waitedMs - waitedBefore) / 1000);
       metrics.batchRecords.observe(pending.length);
       metrics.batchBytes.observe(bytes);
       const started = performance.now();
       const abandoned = whenAborted(abandon);
-      const outcome = await Promise.race([this.d.service.put(pending), abandoned.promise.then(() => undefined)]).finally(abandoned.detach);
+      const outcome = await Promise.race([
+        this.d.service.put(pending),
+        abandoned.promise.then(() => undefined),
+      ]).finally(abandoned.detach);
       if (outcome === undefined) return; // shutting down: the records stay unacknowledged in the spool
       metrics.requestSeconds.observe({ outcome: outcome.kind }, (performance.now() - started) / 1000);
 
@@ -274,7 +288,11 @@ export class Shipper {
       if (outcome.kind === "retryable") {
         attempt++;
         metrics.retries.inc({ kind: "request" });
-        this.logRetry("PutRecordBatch failed; retrying with backoff", { code: outcome.code, message: outcome.message, attempt });
+        this.logRetry("PutRecordBatch failed; retrying with backoff", {
+          code: outcome.code,
+          message: outcome.message,
+          attempt,
+        });
         await sleep(fullJitterDelay(attempt, tuning.backoffBaseMs, tuning.backoffCapMs, this.random), abandon);
         continue;
       }
@@ -328,7 +346,10 @@ export class Shipper {
       } catch (err) {
         if (this.abandon.signal.aborted) return; // still unacknowledged: it is retried on the next start
         this.d.logger.warn("could not spool a dead letter; retrying", { error: (err as Error).message });
-        await sleep(fullJitterDelay(attempt, this.d.tuning.backoffBaseMs, this.d.tuning.backoffCapMs, this.random), this.abandon.signal);
+        await sleep(
+          fullJitterDelay(attempt, this.d.tuning.backoffBaseMs, this.d.tuning.backoffCapMs, this.random),
+          this.abandon.signal,
+        );
       }
     }
     this.d.spool.ack([line]);
@@ -345,10 +366,13 @@ export class Shipper {
     const { payload: _dropped, ...ref } = line; // keep only the reference: the payload is re-read from disk when written
     this.s3Queue.push({ line: ref, reason });
     if (!this.d.deadLetters) {
-      this.d.logger.error("a record cannot go through Firehose and DEAD_LETTER_URL is not set; it is held in the spool", {
-        reason,
-        bytes: line.payloadBytes,
-      });
+      this.d.logger.error(
+        "a record cannot go through Firehose and DEAD_LETTER_URL is not set; it is held in the spool",
+        {
+          reason,
+          bytes: line.payloadBytes,
+        },
+      );
       return;
     }
     if (!this.s3Running) {
@@ -370,7 +394,10 @@ export class Shipper {
       try {
         const payload = await this.d.spool.readPayload(job.line);
         const abandoned = whenAborted(abandon);
-        const key = await Promise.race([writer.write(payload, job.reason), abandoned.promise.then(() => undefined)]).finally(abandoned.detach);
+        const key = await Promise.race([
+          writer.write(payload, job.reason),
+          abandoned.promise.then(() => undefined),
+        ]).finally(abandoned.detach);
         if (key === undefined) continue; // shutting down: the line stays unacknowledged in the spool
         this.s3Queue.shift();
         this.d.spool.ack([job.line]);
@@ -398,12 +425,21 @@ export class Shipper {
     if (!this.blocked) {
       this.d.logger.error(
         "FIREHOSE STREAM UNUSABLE: stopped draining; records are kept in the spool and retried slowly. Check that the stream exists in this region and account, the IAM policy allows firehose:PutRecordBatch, and the KMS key is usable.",
-        { stream: this.d.service.streamName, code: outcome.code, message: outcome.message, spool: this.d.spool.stats() },
+        {
+          stream: this.d.service.streamName,
+          code: outcome.code,
+          message: outcome.message,
+          spool: this.d.spool.stats(),
+        },
       );
       this.blocked = { code: outcome.code, message: outcome.message, since: Date.now() };
       this.d.metrics.blocked.set(1);
     } else if (Date.now() - this.blocked.since > 60_000) {
-      this.d.logger.error("Firehose stream still unusable", { stream: this.d.service.streamName, code: outcome.code, spool: this.d.spool.stats() });
+      this.d.logger.error("Firehose stream still unusable", {
+        stream: this.d.service.streamName,
+        code: outcome.code,
+        spool: this.d.spool.stats(),
+      });
       this.blocked.since = Date.now();
     }
   }
@@ -422,4 +458,3 @@ export class Shipper {
     this.d.logger.warn(message, meta);
   }
 }
-

@@ -27,29 +27,53 @@ export function registerProducerMetrics(metrics: Metrics, spool: Spool): Produce
     if (!cached || Date.now() - cached.at > 200) cached = { at: Date.now(), stats: spool.stats() };
     return cached.stats;
   };
-  metrics.gauge("spool_records", "Records in the spool not yet accepted by Firehose (or written as dead letters)", [], function () {
-    this.set(stats().records);
-  });
+  metrics.gauge(
+    "spool_records",
+    "Records in the spool not yet accepted by Firehose (or written as dead letters)",
+    [],
+    function () {
+      this.set(stats().records);
+    },
+  );
   metrics.gauge("spool_bytes", "Framed bytes of the records counted by spool_records", [], function () {
     this.set(stats().bytes);
   });
-  metrics.gauge("spool_disk_bytes", "Bytes of spool segment files on disk (bounded by SPOOL_MAX_BYTES)", [], function () {
-    this.set(stats().diskBytes);
-  });
-  metrics.gauge("spool_oldest_age_seconds", "Age of the oldest record not yet accepted by Firehose (0 when empty)", [], function () {
-    const oldest = stats().oldestAppendedAtMs;
-    this.set(oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
-  });
+  metrics.gauge(
+    "spool_disk_bytes",
+    "Bytes of spool segment files on disk (bounded by SPOOL_MAX_BYTES)",
+    [],
+    function () {
+      this.set(stats().diskBytes);
+    },
+  );
+  metrics.gauge(
+    "spool_oldest_age_seconds",
+    "Age of the oldest record not yet accepted by Firehose (0 when empty)",
+    [],
+    function () {
+      const oldest = stats().oldestAppendedAtMs;
+      this.set(oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
+    },
+  );
   return {
-    recordsSent: metrics.counter("producer_records_sent_total", "Firehose records accepted (each a pack of up to 500 lines)"),
+    recordsSent: metrics.counter(
+      "producer_records_sent_total",
+      "Firehose records accepted (each a pack of up to 500 lines)",
+    ),
     linesSent: metrics.counter("producer_lines_sent_total", "Envelope lines accepted by Firehose"),
     bytesSent: metrics.counter("producer_bytes_sent_total", "Bytes accepted by Firehose"),
     billedUnits: metrics.counter(
       "producer_billed_units_total",
       "Firehose ingestion billing units: each accepted record rounded up to 5 KB (5,120 B)",
     ),
-    entryFailures: metrics.counter("producer_entry_failures_total", "PutRecordBatch entries that came back with an ErrorCode", ["code"]),
-    requestErrors: metrics.counter("producer_request_errors_total", "PutRecordBatch calls that failed as a whole", ["code"]),
+    entryFailures: metrics.counter(
+      "producer_entry_failures_total",
+      "PutRecordBatch entries that came back with an ErrorCode",
+      ["code"],
+    ),
+    requestErrors: metrics.counter("producer_request_errors_total", "PutRecordBatch calls that failed as a whole", [
+      "code",
+    ]),
     retries: metrics.counter(
       "producer_retries_total",
       "Resends: kind=request (a whole call retried) or kind=entries (failed entries resent)",
@@ -60,18 +84,30 @@ export function registerProducerMetrics(metrics: Metrics, spool: Spool): Produce
       "Records Firehose refused: path=firehose (sent as dead_letter envelopes) or path=s3 (too large, written to DEAD_LETTER_URL)",
       ["path"],
     ),
-    batchRecords: metrics.histogram("producer_batch_records", "Firehose records per PutRecordBatch call", [1, 2, 4, 8, 16, 50, 100, 250, 500]),
-    batchBytes: metrics.histogram("producer_batch_bytes", "Bytes per PutRecordBatch call", [
-      1024, 10_240, 102_400, 512_000, 1_024_000, 2_048_000, 4_096_000,
-    ]),
+    batchRecords: metrics.histogram(
+      "producer_batch_records",
+      "Firehose records per PutRecordBatch call",
+      [1, 2, 4, 8, 16, 50, 100, 250, 500],
+    ),
+    batchBytes: metrics.histogram(
+      "producer_batch_bytes",
+      "Bytes per PutRecordBatch call",
+      [1024, 10_240, 102_400, 512_000, 1_024_000, 2_048_000, 4_096_000],
+    ),
     requestSeconds: metrics.histogram(
       "producer_request_seconds",
       "PutRecordBatch latency",
       [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       ["outcome"],
     ),
-    blocked: metrics.gauge("producer_blocked", "1 while the stream is unusable (missing, access denied, KMS); the spool keeps the data"),
+    blocked: metrics.gauge(
+      "producer_blocked",
+      "1 while the stream is unusable (missing, access denied, KMS); the spool keeps the data",
+    ),
     inFlight: metrics.gauge("producer_in_flight_requests", "PutRecordBatch calls in flight"),
-    pacingWaitSeconds: metrics.counter("producer_pacing_wait_seconds_total", "Time spent waiting for the client-side rate limits"),
+    pacingWaitSeconds: metrics.counter(
+      "producer_pacing_wait_seconds_total",
+      "Time spent waiting for the client-side rate limits",
+    ),
   };
 }

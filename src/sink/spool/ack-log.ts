@@ -1,5 +1,5 @@
 import { open, readFile } from "node:fs/promises";
-import { FRAME_HEADER_BYTES, decodeHeader, encodeFrame, frameChecksumOk, headerLooksValid } from "./frame.js";
+import { decodeHeader, encodeFrame, FRAME_HEADER_BYTES, frameChecksumOk, headerLooksValid } from "./frame.js";
 import { IntervalSet } from "./interval-set.js";
 
 /**
@@ -14,7 +14,7 @@ export function ackLogPath(segmentPath: string): string {
 export async function appendAckEntries(path: string, ranges: readonly number[], sync: boolean): Promise<void> {
   if (ranges.length === 0) return;
   const payload = Buffer.allocUnsafe(ranges.length * 4);
-  ranges.forEach((v, i) => payload.writeUInt32LE(v, i * 4));
+  for (const [i, v] of ranges.entries()) payload.writeUInt32LE(v, i * 4);
   const fh = await open(path, "a");
   try {
     await fh.write(encodeFrame(payload, Date.now()));

@@ -43,7 +43,9 @@ export function decodeHeader(buf: Buffer, at: number): FrameHeader {
 
 /** Whether a header is plausible before its payload is read (zero-filled tails read as length 0). */
 export function headerLooksValid(h: FrameHeader): boolean {
-  return h.payloadBytes > 0 && h.payloadBytes <= MAX_FRAME_PAYLOAD && Number.isFinite(h.appendedAtMs) && h.appendedAtMs > 0;
+  return (
+    h.payloadBytes > 0 && h.payloadBytes <= MAX_FRAME_PAYLOAD && Number.isFinite(h.appendedAtMs) && h.appendedAtMs > 0
+  );
 }
 
 /** `frame` is header + payload in one buffer. */

@@ -1,19 +1,19 @@
 import { closeSync, openSync, readSync } from "node:fs";
-import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../log.js";
+import { type DirLockOptions, lockDirectory } from "../dir-lock.js";
 import { SinkUnavailableError } from "../sink.js";
+import { ackLogPath, appendAckEntries, readAckLog } from "./ack-log.js";
 import {
-  FRAME_HEADER_BYTES,
-  SEGMENT_MAGIC,
   decodeHeader,
   encodeFrame,
+  FRAME_HEADER_BYTES,
   frameChecksumOk,
   headerLooksValid,
+  SEGMENT_MAGIC,
 } from "./frame.js";
 import { IntervalSet } from "./interval-set.js";
-import { appendAckEntries, ackLogPath, readAckLog } from "./ack-log.js";
-import { lockDirectory, type DirLockOptions } from "../dir-lock.js";
 
 /** One record in the spool: where its frame lives and, when read inline, its payload. */
 export interface SpooledLine {
@@ -274,12 +274,15 @@ export class Spool {
             });
           } else {
             // An older, sealed segment does not tear: this is disk corruption, and the bytes may hold acked records.
-            logger.error("spool: corrupt data in a sealed segment; the unreadable bytes were copied aside for manual recovery", {
-              path,
-              offset: pos,
-              bytes: tornBytes,
-              keptIn: aside,
-            });
+            logger.error(
+              "spool: corrupt data in a sealed segment; the unreadable bytes were copied aside for manual recovery",
+              {
+                path,
+                offset: pos,
+                bytes: tornBytes,
+                keptIn: aside,
+              },
+            );
           }
         } else {
           logger.warn("spool: cut a zero-filled tail left by a crash", { path, offset: pos, bytes: tornBytes });
@@ -311,7 +314,9 @@ export class Spool {
     const bytes = frames.reduce((n, f) => n + f.length, 0);
     if (!opts.force && bytes > this.opts.maxBytes) {
       return Promise.reject(
-        new SinkUnavailableError(`records of ${bytes} bytes can never fit SPOOL_MAX_BYTES=${this.opts.maxBytes}: raise SPOOL_MAX_BYTES`),
+        new SinkUnavailableError(
+          `records of ${bytes} bytes can never fit SPOOL_MAX_BYTES=${this.opts.maxBytes}: raise SPOOL_MAX_BYTES`,
+        ),
       );
     }
     if (!opts.force && this.diskBytes() + this.queuedBytes + bytes > this.opts.maxBytes) {
@@ -340,7 +345,11 @@ export class Spool {
       }
       // Everything queued, up to GROUP_MAX_BYTES per write so one commit never copies an unbounded buffer.
       let take = 0;
-      for (let acc = 0; take < this.queue.length && (take === 0 || acc + this.queue[take]!.bytes <= GROUP_MAX_BYTES); take++) {
+      for (
+        let acc = 0;
+        take < this.queue.length && (take === 0 || acc + this.queue[take]!.bytes <= GROUP_MAX_BYTES);
+        take++
+      ) {
         acc += this.queue[take]!.bytes;
       }
       const group = this.queue.splice(0, take);
@@ -348,7 +357,10 @@ export class Spool {
       const records = group.reduce((n, g) => n + g.records, 0);
       try {
         const { seg, fh } = await this.writableSegment();
-        const data = Buffer.concat(group.flatMap((g) => g.frames), bytes);
+        const data = Buffer.concat(
+          group.flatMap((g) => g.frames),
+          bytes,
+        );
         let written = 0;
         try {
           while (written < data.length) {
@@ -403,7 +415,10 @@ export class Spool {
       // Sealed whatever close() says: its frames are already fsynced, and an unsealed segment would stop the reader.
       seg.sealed = true;
       await fh.close().catch((err: unknown) => {
-        this.opts.logger.warn("spool: closing a full segment failed; its data was already fsynced", { path: seg.path, error: (err as Error).message });
+        this.opts.logger.warn("spool: closing a full segment failed; its data was already fsynced", {
+          path: seg.path,
+          error: (err as Error).message,
+        });
       });
       this.wakeReaders();
       this.scheduleMaintenance(() => this.deleteIfDone(seg));
@@ -458,7 +473,7 @@ export class Spool {
   /** Bytes appended and fsynced that the reader has not consumed yet. */
   hasUnread(): boolean {
     if (this.peeked) return true;
-    let seg = this.readSeg;
+    const seg = this.readSeg;
     if (!seg) return false;
     if (this.readPos < seg.size) return true;
     const idx = this.segments.indexOf(seg);
@@ -594,13 +609,16 @@ export class Spool {
     } finally {
       await fh.close();
     }
-    this.opts.logger.error("spool: corrupt data in a segment; the unreadable bytes were copied aside for manual recovery", {
-      path: seg.path,
-      offset: from,
-      bytes: seg.size - from,
-      why,
-      keptIn: aside,
-    });
+    this.opts.logger.error(
+      "spool: corrupt data in a segment; the unreadable bytes were copied aside for manual recovery",
+      {
+        path: seg.path,
+        offset: from,
+        bytes: seg.size - from,
+        why,
+        keptIn: aside,
+      },
+    );
     this.unackedRecords = Math.max(0, this.unackedRecords - 1);
     this.unackedBytes = Math.max(0, this.unackedBytes - (seg.size - from));
     seg.acked.add(from, seg.size);
