@@ -16,16 +16,20 @@ export class ConfigError extends Error {
 const emptyToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
 
 const int = (min: number, max: number, def: number) =>
-  z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).default(def));
+  z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).default(def)).meta({
+    accepts: max === Number.MAX_SAFE_INTEGER ? `an integer, at least ${min}` : `an integer from ${min} to ${max}`,
+  });
 
 const bool = (def: boolean) =>
-  z.preprocess(
-    emptyToUndefined,
-    z
-      .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
-      .default(def ? "true" : "false")
-      .transform((v) => v === "true" || v === "1" || v === "yes"),
-  );
+  z
+    .preprocess(
+      emptyToUndefined,
+      z
+        .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
+        .default(def ? "true" : "false")
+        .transform((v) => v === "true" || v === "1" || v === "yes"),
+    )
+    .meta({ accepts: "`true` or `false` (also 1/0, yes/no)" });
 
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
 
@@ -52,67 +56,262 @@ export const REGION_BASE_URLS = {
   au: "https://api.wootric.au",
 } as const;
 
-/** Variable → schema. Keys are the exact environment variable names users set. */
-const envSchema = z.object({
-  // HTTP intake
-  PORT: int(0, 65535, 8080),
-  HOST: z.preprocess(emptyToUndefined, z.string().default("0.0.0.0")),
-  WOOTRIC_WEBHOOK_SECRET: optionalString,
-  ALLOW_UNSIGNED_WEBHOOKS: bool(false),
-  WEBHOOK_MAX_BYTES: int(1024, 64 * 1024 * 1024, 1024 * 1024),
+/** The groups of the configuration reference (docs/configuration.md), in the order it lists them. */
+export const CONFIG_GROUPS = {
+  http: "HTTP and webhooks",
+  wootric: "Wootric API and polling",
+  firehose: "Firehose and spool",
+  files: "Local files and state",
+  process: "Shutdown and logging",
+} as const;
 
-  // Wootric REST API
-  WOOTRIC_CLIENT_ID: optionalString,
-  WOOTRIC_CLIENT_SECRET: optionalString,
-  WOOTRIC_REGION: z.preprocess(
-    (v) => (typeof emptyToUndefined(v) === "string" ? String(v).toLowerCase() : undefined),
-    z.enum(["us", "eu", "au"], { message: "must be one of us, eu, au" }).default("us"),
-  ),
-  WOOTRIC_API_URL: z.preprocess(
-    emptyToUndefined,
-    z.url({ message: "must be an absolute http(s) URL such as https://api.wootric.com" }).optional(),
-  ),
-  POLL_CRON: z.preprocess(
-    emptyToUndefined,
-    z.string().default("*/15 * * * *").refine(isValidCron, { message: "is not a valid cron expression" }),
-  ),
-  SYNC_START_DATE: isoDate,
-  SYNC_SETTLE_SECONDS: int(0, 3600, 5),
-  LOOKBACK_DAYS: int(0, 366, 7),
-  LEASE_TTL_SECONDS: int(10, 86400, 300),
+export interface ConfigVariable {
+  group: keyof typeof CONFIG_GROUPS;
+  schema: z.ZodType;
+  /** One sentence users read in the configuration reference. */
+  meaning: string;
+  /** What values are accepted, when the schema's metadata does not say (see int and bool above). */
+  accepts?: string;
+  /** What happens when the variable is unset and the schema has no default value. */
+  unset?: string;
+  /** How to fix a wrong value, appended to its error message. */
+  fix?: string;
+}
 
-  // Sinks
-  FIREHOSE_STREAM_NAME: z.preprocess(
-    emptyToUndefined,
-    z
-      .string()
-      .regex(/^[a-zA-Z0-9_.-]{1,64}$/, { message: "must be 1-64 characters of letters, digits, _ . -" })
-      .optional(),
-  ),
-  DATA_DIR: z.preprocess(emptyToUndefined, z.string().default("./data")),
-  STATE_URL: optionalString,
-  SPOOL_DIR: optionalString,
-  SPOOL_MAX_BYTES: int(1024 * 1024, Number.MAX_SAFE_INTEGER, 1024 * 1024 * 1024),
-  DEAD_LETTER_URL: optionalString,
-  FIREHOSE_LINGER_MS: int(0, 60_000, 200),
-  FIREHOSE_MAX_RECORDS_PER_SECOND: int(1, 10_000_000, 80_000),
-  FIREHOSE_MAX_BYTES_PER_SECOND: int(1024, 1024 * 1024 * 1024, 800 * 1024),
-  FIREHOSE_MAX_REQUESTS_PER_SECOND: int(1, 100_000, 800),
-  FIREHOSE_MAX_IN_FLIGHT: int(1, 64, 4),
-  FILE_ROTATE_BYTES: int(1024, Number.MAX_SAFE_INTEGER, 64 * 1024 * 1024),
-  FILE_ROTATE_SECONDS: int(1, 86400, 60),
-  SHUTDOWN_TIMEOUT_MS: int(0, 3_600_000, 20_000),
+/**
+ * The one table of settings: keys are the exact environment variable names users set. The env schema below is
+ * derived from it, and so is docs/configuration.md (`npm run gen:docs`, checked by test/unit/config-reference.test.ts).
+ */
+export const CONFIG_VARIABLES = {
+  PORT: {
+    group: "http",
+    schema: int(0, 65535, 8080),
+    meaning: "TCP port the HTTP server listens on (webhooks, health, metrics); 0 picks a free port.",
+    fix: "set PORT to a TCP port such as 8080",
+  },
+  HOST: {
+    group: "http",
+    schema: z.preprocess(emptyToUndefined, z.string().default("0.0.0.0")),
+    accepts: "an address or host name",
+    meaning: "Address the HTTP server listens on; `127.0.0.1` keeps it local to the machine.",
+  },
+  WOOTRIC_WEBHOOK_SECRET: {
+    group: "http",
+    schema: optionalString,
+    accepts: "one secret, or several separated by commas",
+    unset:
+      "none (file sink: a development secret is generated in `DATA_DIR/webhook-secret`; Firehose sink: refuses to start)",
+    meaning:
+      "Secret token from Wootric's Settings → Outgoing Webhooks that signs every delivery; comma-separate the old and the new secret during a rotation.",
+  },
+  ALLOW_UNSIGNED_WEBHOOKS: {
+    group: "http",
+    schema: bool(false),
+    meaning:
+      "`true` accepts webhooks without an `X-Wootric-Signature` header (a signature that is present must still match): for local development only, and logged loudly.",
+    fix: "set ALLOW_UNSIGNED_WEBHOOKS=true only for local development",
+  },
+  WEBHOOK_MAX_BYTES: {
+    group: "http",
+    schema: int(1024, 64 * 1024 * 1024, 1024 * 1024),
+    meaning: "Largest webhook body accepted, in bytes; a larger one is answered 413 and not read further.",
+  },
 
-  // Logging
-  LOG_LEVEL: z.preprocess(
-    (v) => (typeof emptyToUndefined(v) === "string" ? String(v).toLowerCase() : undefined),
-    z.enum(["error", "warn", "info", "debug"], { message: "must be one of error, warn, info, debug" }).default("info"),
-  ),
-  LOG_FORMAT: z.preprocess(
-    (v) => (typeof emptyToUndefined(v) === "string" ? String(v).toLowerCase() : undefined),
-    z.enum(["auto", "json", "pretty"], { message: "must be one of auto, json, pretty" }).default("auto"),
-  ),
-});
+  WOOTRIC_CLIENT_ID: {
+    group: "wootric",
+    schema: optionalString,
+    accepts: "the client id from Wootric's Settings → API",
+    unset: "none (webhooks only, no polling)",
+    meaning:
+      "Wootric API client id; together with `WOOTRIC_CLIENT_SECRET` it turns the poller on (set both or neither).",
+  },
+  WOOTRIC_CLIENT_SECRET: {
+    group: "wootric",
+    schema: optionalString,
+    accepts: "the client secret from Wootric's Settings → API",
+    unset: "none (webhooks only, no polling)",
+    meaning: "Wootric API client secret, used with `WOOTRIC_CLIENT_ID` to obtain OAuth tokens; never logged.",
+  },
+  WOOTRIC_REGION: {
+    group: "wootric",
+    schema: z.preprocess(
+      (v) => (typeof emptyToUndefined(v) === "string" ? String(v).toLowerCase() : undefined),
+      z.enum(["us", "eu", "au"], { message: "must be one of us, eu, au" }).default("us"),
+    ),
+    accepts: "`us`, `eu` or `au`",
+    meaning:
+      "Region of the Wootric account, which picks the API host: `https://api.wootric.com`, `https://api.wootric.eu` or `https://api.wootric.au`.",
+    fix: "set WOOTRIC_REGION=us, eu or au (or WOOTRIC_API_URL for another base URL)",
+  },
+  WOOTRIC_API_URL: {
+    group: "wootric",
+    schema: z.preprocess(
+      emptyToUndefined,
+      z.url({ message: "must be an absolute http(s) URL such as https://api.wootric.com" }).optional(),
+    ),
+    accepts: "an absolute http(s) URL",
+    unset: "the host of `WOOTRIC_REGION`",
+    meaning:
+      "Base URL that holds `/oauth/token` and `/v1/...`; overrides `WOOTRIC_REGION` (for a proxy or a test server).",
+    fix: "set WOOTRIC_API_URL to the base URL that holds /oauth/token and /v1/..., or unset it",
+  },
+  POLL_CRON: {
+    group: "wootric",
+    schema: z.preprocess(
+      emptyToUndefined,
+      z.string().default("*/15 * * * *").refine(isValidCron, { message: "is not a valid cron expression" }),
+    ),
+    accepts: "five cron fields (minute hour day month weekday), UTC",
+    meaning: "When `serve` runs a sync, in UTC; it also runs one a second after start.",
+    fix: 'five cron fields (minute hour day month weekday) in UTC, e.g. POLL_CRON="*/15 * * * *"',
+  },
+  SYNC_START_DATE: {
+    group: "wootric",
+    schema: isoDate,
+    accepts: "a date, `YYYY-MM-DD`",
+    unset: "none (the whole history, from the Unix epoch)",
+    meaning: "Where a stream's first sync starts reading; later syncs continue from the stream's bookmark.",
+    fix: "e.g. SYNC_START_DATE=2024-01-01, or unset it to read the whole history",
+  },
+  SYNC_SETTLE_SECONDS: {
+    group: "wootric",
+    schema: int(0, 3600, 5),
+    meaning: "A sync reads up to now minus this many seconds, so records still being written are not skipped.",
+  },
+  LOOKBACK_DAYS: {
+    group: "wootric",
+    schema: int(0, 366, 7),
+    meaning:
+      "Every sync re-reads responses and declines created this many days back (and recomputes as many days of NPS summary, at least 2) to catch late edits and backdated records.",
+  },
+  LEASE_TTL_SECONDS: {
+    group: "wootric",
+    schema: int(10, 86400, 300),
+    meaning:
+      "Lifetime of the lease that lets one replica poll at a time; its holder renews it every third of this, and a dead holder blocks the others this long.",
+  },
+
+  FIREHOSE_STREAM_NAME: {
+    group: "firehose",
+    schema: z.preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .regex(/^[a-zA-Z0-9_.-]{1,64}$/, { message: "must be 1-64 characters of letters, digits, _ . -" })
+        .optional(),
+    ),
+    accepts: "a delivery stream name (not its ARN)",
+    unset: "none (records go to gzip files under `DATA_DIR`)",
+    meaning: "Firehose Direct PUT delivery stream that receives every record, through the spool.",
+    fix: "use the delivery stream's name (terraform output firehose_stream_name), not its ARN",
+  },
+  DATA_DIR: {
+    group: "files",
+    schema: z.preprocess(emptyToUndefined, z.string().default("./data")),
+    accepts: "a directory",
+    meaning:
+      "Output of the file sink, home of the development webhook secret, and the default parent of the spool and the state.",
+  },
+  STATE_URL: {
+    group: "files",
+    schema: optionalString,
+    accepts: "`s3://bucket/prefix`, `file:///path` or a directory",
+    unset: "`DATA_DIR/_state`",
+    meaning: "Where the poller keeps its bookmarks and its lease; use S3 when several replicas run.",
+  },
+  SPOOL_DIR: {
+    group: "firehose",
+    schema: optionalString,
+    accepts: "a directory on persistent storage",
+    unset: "`DATA_DIR/_spool`",
+    meaning:
+      "The local write-ahead spool in front of Firehose: records are fsynced here before they are acknowledged, and one process owns it.",
+  },
+  SPOOL_MAX_BYTES: {
+    group: "firehose",
+    schema: int(1024 * 1024, Number.MAX_SAFE_INTEGER, 1024 * 1024 * 1024),
+    meaning:
+      "Disk cap of the spool; when it is full, webhooks are answered 503 and the poller's bookmarks do not advance.",
+  },
+  DEAD_LETTER_URL: {
+    group: "firehose",
+    schema: optionalString,
+    accepts: "`s3://bucket/prefix`",
+    unset: "none (a record too large for Firehose stays in the spool, and `/readyz` says why)",
+    meaning: "Where single records too large for Firehose (over 1,024,000 bytes) are written with `PutObject`.",
+  },
+  FIREHOSE_LINGER_MS: {
+    group: "firehose",
+    schema: int(0, 60_000, 200),
+    meaning: "How long a batch that is not full waits for more records before it is sent.",
+  },
+  FIREHOSE_MAX_RECORDS_PER_SECOND: {
+    group: "firehose",
+    schema: int(1, 10_000_000, 80_000),
+    meaning: "Client-side pace limit in Firehose records per second; keep it near 80 % of the stream's quota.",
+  },
+  FIREHOSE_MAX_BYTES_PER_SECOND: {
+    group: "firehose",
+    schema: int(1024, 1024 * 1024 * 1024, 800 * 1024),
+    meaning:
+      "Client-side pace limit in bytes per second: 80 % of the 1 MiB/s quota of most regions (use 4194304 where the quota is 5 MiB/s).",
+  },
+  FIREHOSE_MAX_REQUESTS_PER_SECOND: {
+    group: "firehose",
+    schema: int(1, 100_000, 800),
+    meaning: "Client-side pace limit in `PutRecordBatch` calls per second: 80 % of the 1,000 requests/s quota.",
+  },
+  FIREHOSE_MAX_IN_FLIGHT: {
+    group: "firehose",
+    schema: int(1, 64, 4),
+    meaning: "How many `PutRecordBatch` calls may run at once (each holds at most 4 MB in memory).",
+  },
+  FILE_ROTATE_BYTES: {
+    group: "files",
+    schema: int(1024, Number.MAX_SAFE_INTEGER, 64 * 1024 * 1024),
+    meaning: "File sink: a file is closed and renamed to `.json.gz` once it holds this many compressed bytes.",
+  },
+  FILE_ROTATE_SECONDS: {
+    group: "files",
+    schema: int(1, 86400, 60),
+    meaning: "File sink: a file is closed and renamed to `.json.gz` this many seconds after it was opened.",
+  },
+  SHUTDOWN_TIMEOUT_MS: {
+    group: "process",
+    schema: int(0, 3_600_000, 20_000),
+    meaning:
+      "How long a shutdown may spend finishing requests and flushing the sink; keep it below the orchestrator's grace period.",
+  },
+
+  LOG_LEVEL: {
+    group: "process",
+    schema: z.preprocess(
+      (v) => (typeof emptyToUndefined(v) === "string" ? String(v).toLowerCase() : undefined),
+      z
+        .enum(["error", "warn", "info", "debug"], { message: "must be one of error, warn, info, debug" })
+        .default("info"),
+    ),
+    accepts: "`error`, `warn`, `info` or `debug`",
+    meaning: "The least severe log level written.",
+  },
+  LOG_FORMAT: {
+    group: "process",
+    schema: z.preprocess(
+      (v) => (typeof emptyToUndefined(v) === "string" ? String(v).toLowerCase() : undefined),
+      z.enum(["auto", "json", "pretty"], { message: "must be one of auto, json, pretty" }).default("auto"),
+    ),
+    accepts: "`auto`, `json` or `pretty`",
+    meaning: "Log format: `auto` is pretty when stderr is a terminal and JSON lines otherwise.",
+  },
+} as const satisfies Record<string, ConfigVariable>;
+
+export type ConfigVariableName = keyof typeof CONFIG_VARIABLES;
+
+const envSchema = z.object(
+  Object.fromEntries(Object.entries(CONFIG_VARIABLES).map(([name, v]) => [name, v.schema])) as {
+    [K in ConfigVariableName]: (typeof CONFIG_VARIABLES)[K]["schema"];
+  },
+);
 
 type Env = z.infer<typeof envSchema>;
 
@@ -147,17 +346,6 @@ export interface Config {
   shutdownTimeoutMs: number;
   log: { level: "error" | "warn" | "info" | "debug"; format: "auto" | "json" | "pretty" };
 }
-
-/** How to fix each variable, appended to its error message. */
-const HINTS: Partial<Record<keyof Env, string>> = {
-  PORT: "set PORT to a TCP port such as 8080",
-  POLL_CRON: 'five cron fields (minute hour day month weekday) in UTC, e.g. POLL_CRON="*/15 * * * *"',
-  WOOTRIC_REGION: "set WOOTRIC_REGION=us, eu or au (or WOOTRIC_API_URL for another base URL)",
-  WOOTRIC_API_URL: "set WOOTRIC_API_URL to the base URL that holds /oauth/token and /v1/..., or unset it",
-  SYNC_START_DATE: "e.g. SYNC_START_DATE=2024-01-01, or unset it to read the whole history",
-  FIREHOSE_STREAM_NAME: "use the delivery stream's name (terraform output firehose_stream_name), not its ARN",
-  ALLOW_UNSIGNED_WEBHOOKS: "set ALLOW_UNSIGNED_WEBHOOKS=true only for local development",
-};
 
 export function parseS3Url(raw: string): { bucket: string; prefix: string } | undefined {
   const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(raw);
@@ -201,7 +389,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       const name = String(issue.path[0] ?? "?") as keyof Env;
       const value = env[name];
       const shown = /SECRET/.test(name) ? "(hidden)" : JSON.stringify(value);
-      const hint = HINTS[name];
+      const hint = (CONFIG_VARIABLES[name] as ConfigVariable | undefined)?.fix;
       problems.push(`${name}=${shown}: ${issue.message}${hint ? ` (${hint})` : ""}`);
     }
     throw new ConfigError(problems);
