@@ -12,7 +12,7 @@ locals {
 
   kms_enabled = var.kms_key_arn != null
 
-  # S3 layout (DESIGN.md): records through Firehose dynamic partitioning, errors and oversize records beside them.
+  # S3 layout: records through Firehose dynamic partitioning, errors and oversize records beside them.
   data_prefix        = var.data_prefix
   firehose_error_dir = "${var.error_prefix}/firehose"
   dead_letter_prefix = "${var.error_prefix}/oversize"

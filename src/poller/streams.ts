@@ -65,7 +65,7 @@ export const STREAMS: Record<StreamName, StreamDecl> = {
     sortKey: "updated_at",
     lookback: false,
   },
-  // Only `created` is a documented filter for responses and declines (reference §6.3).
+  // docs.wootric.com/api documents only the `created` filter for responses and declines (`updated` is end users only).
   responses: {
     kind: "window",
     name: "responses",

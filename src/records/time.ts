@@ -1,5 +1,5 @@
 /**
- * Wootric speaks three timestamp dialects (reference §6.1):
+ * Wootric speaks three timestamp dialects (docs.wootric.com/api and /webhooks examples):
  *   list/GET and form webhooks  "2024-03-05 10:15:02 -0800" (old examples without the offset)
  *   JSON webhooks and writes    "2024-03-05T10:15:02.558-08:00"
  *   filters and a few fields    Unix seconds

@@ -31,7 +31,7 @@ interface Token {
   refreshAtMs: number;
 }
 
-/** Refresh this long before `expires_in` runs out (tap-wootric does the same; reference §1.2). */
+/** Refresh this long before `expires_in` (7200 s per docs.wootric.com/api) runs out, as singer-io/tap-wootric does. */
 const REFRESH_EARLY_S = 60;
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Pacing from Wootric's X-Rate-Limit-* headers (reference §2.4): limits are per account and per minute,
+ * Pacing from Wootric's X-Rate-Limit-* headers (docs.wootric.com/api, "Limits"): limits are per account and per minute,
  * `X-Rate-Limit-Reset` is the Unix second the window ends, and endpoints without the headers are not limited.
  * When the window's budget is spent the next request waits for the reset instead of collecting a 429.
  */

@@ -167,7 +167,7 @@ describe("review regressions: first sync", () => {
     const fake = await new FakeWootric({ clock }).start();
     const h = makeHarness(fake, clock);
     try {
-      // POST /v1/end_users/{id}/responses accepts any created_at (reference §6.4): an import of older survey data.
+      // POST /v1/end_users/{id}/responses accepts a past created_at (docs.wootric.com/api): an import of older survey data.
       const imported = fake.addResponse(Date.UTC(2011, 5, 1) / 1000);
       const recent = fake.addResponse(T0S - DAY);
       assert.equal((await h.run("responses")).status, "ok");
