@@ -114,7 +114,7 @@ export const CONFIG_VARIABLES = {
   WEBHOOK_MAX_BYTES: {
     group: "http",
     schema: int(1024, 64 * 1024 * 1024, 1024 * 1024),
-    meaning: "Largest webhook body accepted, in bytes; a larger one is answered 413 and not read further.",
+    meaning: "Largest webhook body accepted, in bytes; a larger one is answered 413 and not stored.",
   },
 
   WOOTRIC_CLIENT_ID: {
