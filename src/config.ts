@@ -94,6 +94,8 @@ const envSchema = z.object({
   SPOOL_DIR: optionalString,
   SPOOL_MAX_BYTES: int(1024 * 1024, Number.MAX_SAFE_INTEGER, 1024 * 1024 * 1024),
   DEAD_LETTER_URL: optionalString,
+  DATA_URL: optionalString,
+  FIREHOSE_ERROR_URL: optionalString,
   FIREHOSE_LINGER_MS: int(0, 60_000, 200),
   FIREHOSE_MAX_RECORDS_PER_SECOND: int(1, 10_000_000, 80_000),
   FIREHOSE_MAX_BYTES_PER_SECOND: int(1024, 1024 * 1024 * 1024, 800 * 1024),
@@ -115,6 +117,8 @@ const envSchema = z.object({
 });
 
 type Env = z.infer<typeof envSchema>;
+
+export type S3Location = { bucket: string; prefix: string };
 
 export type StateLocation = { kind: "s3"; bucket: string; prefix: string } | { kind: "dir"; path: string };
 
@@ -144,6 +148,8 @@ export interface Config {
         maxInFlight: number;
       };
   state: StateLocation;
+  /** Where `replay` finds Firehose-delivered dead letters (DATA_URL) and Firehose's own error output. */
+  replay: { dataUrl: S3Location | undefined; firehoseErrorUrl: S3Location | undefined };
   shutdownTimeoutMs: number;
   log: { level: "error" | "warn" | "info" | "debug"; format: "auto" | "json" | "pretty" };
 }
@@ -231,6 +237,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       problems.push("DEAD_LETTER_URL must look like s3://bucket/prefix (where oversize records are kept)");
   }
 
+  const s3Var = (name: "DATA_URL" | "FIREHOSE_ERROR_URL", what: string): S3Location | undefined => {
+    const raw = e[name];
+    if (raw === undefined) return undefined;
+    const parsed = parseS3Url(raw);
+    if (!parsed) problems.push(`${name} must look like s3://bucket/prefix (${what})`);
+    return parsed;
+  };
+  const replay = {
+    dataUrl: s3Var("DATA_URL", "where Firehose lands the records: the bucket and data prefix"),
+    firehoseErrorUrl: s3Var("FIREHOSE_ERROR_URL", "Firehose's error output: the bucket and <error prefix>/firehose"),
+  };
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const sink: Config["sink"] = e.FIREHOSE_STREAM_NAME
@@ -261,6 +279,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     sink,
     state: state as StateLocation,
+    replay,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
   };
