@@ -70,6 +70,8 @@ export interface RedriveSummary {
   records: number;
   sent: number;
   alreadySent: number;
+  /** Of those, found in a newer error object: re-driven once and failed again. */
+  failedAgain: number;
   outOfRange: number;
   unsent: number;
   unreadable: number;
@@ -82,6 +84,7 @@ export async function redriveFirehoseErrors(deps: RedriveDeps, window: ReplayWin
     records: 0,
     sent: 0,
     alreadySent: 0,
+    failedAgain: 0,
     outOfRange: 0,
     unsent: 0,
     unreadable: 0,
@@ -93,14 +96,14 @@ export async function redriveFirehoseErrors(deps: RedriveDeps, window: ReplayWin
     deps.report(line);
   };
   const seen = new Set<string>();
-  let batch: FailedRecord[] = [];
+  let batch: { r: FailedRecord; from: string }[] = [];
   let batchBytes = 0;
   const flush = async () => {
     if (batch.length === 0 || dry) return;
     const sent = await putAll(deps, batch);
     s.sent += sent.length;
     s.unsent += batch.length - sent.length;
-    await deps.record.add(sent.map((r) => [r.identity, { at: deps.replayedAt.toISOString(), records: 1 }]));
+    await deps.record.add(sent.map(({ r, from }) => [r.identity, { at: deps.replayedAt.toISOString(), from }]));
     batch = [];
     batchBytes = 0;
   };
@@ -126,10 +129,13 @@ export async function redriveFirehoseErrors(deps: RedriveDeps, window: ReplayWin
       const before = deps.record.get(r.identity);
       if (before || seen.has(r.identity)) {
         s.alreadySent += 1;
-        if (before)
+        // The same bytes in a newer error object: the re-driven record failed again; sending it round again won't help.
+        if (before && before.from !== obj.location) {
+          s.failedAgain += 1;
           say(
             `failed again  ${obj.location}: a record re-driven at ${before.at} failed again (${r.errorCode}); not sent`,
           );
+        }
         continue;
       }
       seen.add(r.identity);
@@ -141,7 +147,7 @@ export async function redriveFirehoseErrors(deps: RedriveDeps, window: ReplayWin
         batchBytes + r.data.length > 4 * FIREHOSE_LIMITS.maxRecordBytes
       )
         await flush();
-      batch.push(r);
+      batch.push({ r, from: obj.location });
       batchBytes += r.data.length;
     }
     if (here > 0) {
@@ -158,8 +164,8 @@ export async function redriveFirehoseErrors(deps: RedriveDeps, window: ReplayWin
 }
 
 /** PutRecordBatch with per-entry retries; returns the records Firehose accepted. */
-async function putAll(deps: RedriveDeps, records: FailedRecord[]): Promise<FailedRecord[]> {
-  const accepted: FailedRecord[] = [];
+async function putAll<T extends { r: FailedRecord }>(deps: RedriveDeps, records: T[]): Promise<T[]> {
+  const accepted: T[] = [];
   let todo = records;
   const maxAttempts = deps.maxAttempts ?? 8;
   for (let attempt = 0; todo.length > 0 && attempt < maxAttempts; attempt++) {
@@ -174,10 +180,10 @@ async function putAll(deps: RedriveDeps, records: FailedRecord[]): Promise<Faile
       const out = await deps.firehose!.send(
         new PutRecordBatchCommand({
           DeliveryStreamName: deps.streamName,
-          Records: todo.map((r) => ({ Data: r.data })),
+          Records: todo.map(({ r }) => ({ Data: r.data })),
         }),
       );
-      const failed: FailedRecord[] = [];
+      const failed: T[] = [];
       todo.forEach((r, i) => {
         if (out.RequestResponses?.[i]?.RecordId && !out.RequestResponses[i]?.ErrorCode) accepted.push(r);
         else failed.push(r);
@@ -193,7 +199,7 @@ async function putAll(deps: RedriveDeps, records: FailedRecord[]): Promise<Faile
 
 export function redriveSummaryLines(s: RedriveSummary, dry: boolean): string[] {
   const lines = [
-    `${s.records} failed records in ${s.objects} error objects: ${dry ? `${s.records - s.alreadySent - s.outOfRange} would be re-driven` : `${s.sent} re-driven`}, ${s.alreadySent} re-driven before, ${s.outOfRange} outside --since/--until${s.unsent ? `, ${s.unsent} NOT accepted by Firehose (run again)` : ""}`,
+    `${s.records} failed records in ${s.objects} error objects: ${dry ? `${s.records - s.alreadySent - s.outOfRange} would be re-driven` : `${s.sent} re-driven`}, ${s.alreadySent} re-driven before (${s.failedAgain} of them failed again), ${s.outOfRange} outside --since/--until${s.unsent ? `, ${s.unsent} NOT accepted by Firehose (run again)` : ""}`,
   ];
   if (s.unreadable > 0) lines.push(`${s.unreadable} lines were not Firehose error records and were skipped`);
   for (const [code, n] of s.byErrorCode) lines.push(`  ${code}: ${n}`);

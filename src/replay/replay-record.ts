@@ -9,7 +9,13 @@ import { StateConflictError, type StateStore } from "../state/store.js";
  * again next time: the same dedup_keys, so consumers that keep one row per dedup_key see no difference.
  * Written with compare-and-swap, so two replays at once cannot overwrite each other (the second one stops).
  */
-const entrySchema = z.object({ at: z.string(), keys: z.array(z.string()).optional(), records: z.number().optional() });
+const entrySchema = z.object({
+  at: z.string(),
+  /** dead letters: the dedup_keys recovered. */
+  keys: z.array(z.string()).optional(),
+  /** re-drive: the error object the record was read from. */
+  from: z.string().optional(),
+});
 const docSchema = z.object({ version: z.literal(1), done: z.record(z.string(), entrySchema) });
 
 export type ReplayEntry = z.infer<typeof entrySchema>;
