@@ -16,6 +16,12 @@ const numberish = z.preprocess((v) => {
   return blankToNull(v);
 }, z.number().nullable().optional());
 
+/** A count: an integer, from a number or its decimal text. */
+const integerish = z.preprocess((v) => {
+  if (typeof v === "string" && /^-?\d+$/.test(v.trim())) return Number(v);
+  return blankToNull(v);
+}, z.number().int().safe().nullable().optional());
+
 const integerId = z.preprocess(
   (v) => (typeof v === "string" && /^\d+$/.test(v.trim()) ? Number(v) : v),
   z.number().int().nonnegative().safe(),
@@ -100,7 +106,7 @@ export const endUserSchema = z.looseObject({
     .optional(),
   settings: z.record(z.string(), z.unknown()).nullable().optional(),
   /** Legacy fields of older payloads (the page-view API was removed from the docs in 2018). */
-  page_views_count: numberish,
+  page_views_count: integerish,
   user_id: integerId.nullable().optional(),
 });
 
