@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
 import { runDoctor } from "./commands/doctor.js";
+import { REPLAY_USAGE, runReplayCommand } from "./commands/replay.js";
 import { startService } from "./commands/serve.js";
 import { runBackfillCommand, runSyncCommand } from "./commands/sync.js";
 import { ConfigError, loadConfig } from "./config.js";
@@ -18,6 +19,7 @@ Commands:
                             run one incremental sync and exit
   backfill --since YYYY-MM-DD [--until YYYY-MM-DD] [--streams a,b]
                             re-read a date range from the Wootric API
+  ${REPLAY_USAGE}
   doctor                    check configuration, directories, Firehose/S3 and Wootric reachability
   help                      show this text
 
@@ -74,6 +76,8 @@ export async function main(argv: string[]): Promise<number> {
       return runSyncCommand(rest);
     case "backfill":
       return runBackfillCommand(rest);
+    case "replay":
+      return runReplayCommand(rest);
     case "doctor":
       return doctor(rest);
     case undefined:

@@ -240,6 +240,21 @@ export const CONFIG_VARIABLES = {
     unset: "none (a record too large for Firehose stays in the spool, and `/readyz` says why)",
     meaning: "Where single records too large for Firehose (over 1,024,000 bytes) are written with `PutObject`.",
   },
+  DATA_URL: {
+    group: "firehose",
+    schema: optionalString,
+    accepts: "`s3://bucket/<data prefix>`",
+    unset: "none (`replay` reads only local dead letters and `DEAD_LETTER_URL`)",
+    meaning:
+      "Where Firehose lands the records; `replay` reads the dead letters under its `entity=dead_letter/` (see docs/replay.md).",
+  },
+  FIREHOSE_ERROR_URL: {
+    group: "firehose",
+    schema: optionalString,
+    accepts: "`s3://bucket/<error prefix>/firehose`",
+    unset: "none (`replay --redrive` has nothing to read)",
+    meaning: "Firehose's error output prefix; `replay --redrive` sends the records it holds back into the stream.",
+  },
   FIREHOSE_LINGER_MS: {
     group: "firehose",
     schema: int(0, 60_000, 200),
@@ -315,6 +330,8 @@ const envSchema = z.object(
 
 type Env = z.infer<typeof envSchema>;
 
+export type S3Location = { bucket: string; prefix: string };
+
 export type StateLocation = { kind: "s3"; bucket: string; prefix: string } | { kind: "dir"; path: string };
 
 export interface Config {
@@ -343,6 +360,8 @@ export interface Config {
         maxInFlight: number;
       };
   state: StateLocation;
+  /** Where `replay` finds Firehose-delivered dead letters (DATA_URL) and Firehose's own error output. */
+  replay: { dataUrl: S3Location | undefined; firehoseErrorUrl: S3Location | undefined };
   shutdownTimeoutMs: number;
   log: { level: "error" | "warn" | "info" | "debug"; format: "auto" | "json" | "pretty" };
 }
@@ -419,6 +438,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       problems.push("DEAD_LETTER_URL must look like s3://bucket/prefix (where oversize records are kept)");
   }
 
+  const s3Var = (name: "DATA_URL" | "FIREHOSE_ERROR_URL", what: string): S3Location | undefined => {
+    const raw = e[name];
+    if (raw === undefined) return undefined;
+    const parsed = parseS3Url(raw);
+    if (!parsed) problems.push(`${name} must look like s3://bucket/prefix (${what})`);
+    return parsed;
+  };
+  const replay = {
+    dataUrl: s3Var("DATA_URL", "where Firehose lands the records: the bucket and data prefix"),
+    firehoseErrorUrl: s3Var("FIREHOSE_ERROR_URL", "Firehose's error output: the bucket and <error prefix>/firehose"),
+  };
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const sink: Config["sink"] = e.FIREHOSE_STREAM_NAME
@@ -449,6 +480,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     sink,
     state: state as StateLocation,
+    replay,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
   };

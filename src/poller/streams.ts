@@ -53,6 +53,18 @@ const field = (name: string) => (r: unknown) => {
   return typeof v === "string" || typeof v === "number" ? String(v) : undefined;
 };
 
+/**
+ * The answer's other top-level fields (survey templates: `default_survey_template_id`) copied onto each record of its
+ * list, so none is dropped; a record's own field of the same name wins.
+ */
+function withWrapperFields(body: Record<string, unknown>, listKey: string, list: unknown[]): unknown[] {
+  const extra = Object.entries(body).filter(([k]) => k !== listKey);
+  if (extra.length === 0) return list;
+  return list.map((r) =>
+    r !== null && typeof r === "object" && !Array.isArray(r) ? { ...Object.fromEntries(extra), ...r } : r,
+  );
+}
+
 export const STREAMS: Record<StreamName, StreamDecl> = {
   // updated_at moves on every change, so windows on `updated` see each new version once; no lookback needed.
   end_users: {
@@ -107,7 +119,7 @@ export const STREAMS: Record<StreamName, StreamDecl> = {
       const list =
         body !== null && typeof body === "object" ? (body as Record<string, unknown>).survey_templates : undefined;
       if (!Array.isArray(list)) throw new Error("expected {survey_templates: [...]}");
-      return list;
+      return withWrapperFields(body as Record<string, unknown>, "survey_templates", list);
     },
     keyOf: field("id"),
   },

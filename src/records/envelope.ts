@@ -1,8 +1,12 @@
 import { createHash } from "node:crypto";
 import { ENTITY_DEFS, type Entity, type RecordEntity } from "./entities.js";
-import { toEpochSeconds, toIsoUtc } from "./time.js";
+import { timePrecision, toEpochSeconds, toIsoUtc } from "./time.js";
+import { wellFormedDeep, wellFormedString } from "./well-formed.js";
 
 export type Source = "webhook" | "poll";
+
+/** How a record arrived: the REST API (the poller), or a webhook body in JSON or form-urlencoded format. */
+export type RecordFormat = "api" | "json" | "form";
 
 /** Fields of a webhook's wrapper that travel with its record. */
 export interface WebhookContext {
@@ -17,12 +21,20 @@ export interface Envelope extends WebhookContext {
   entity: Entity;
   id: number | string;
   source: Source;
+  /** api, json or form: how the record arrived (absent on dead letters, whose bytes may be neither). */
+  format?: RecordFormat;
   dedup_key: string;
+  /** The sort key of versions: the greatest `version` of an entity + id is its latest version (see versionKey). */
+  version?: string;
   received_at: string;
+  /** Set on records recovered from a dead letter by `wootric-firehose replay`: when (ISO-8601 UTC). */
+  replayed_at?: string;
   /** The record's own created_at / updated_at, normalised to ISO-8601 UTC (null when it has none). */
   created_at: string | null;
   updated_at: string | null;
   data: Record<string, unknown>;
+  /** Every top-level key of the webhook body besides the record itself, as sent (form bodies: strings). */
+  webhook?: Record<string, unknown>;
 }
 
 export class RecordValidationError extends Error {
@@ -65,6 +77,37 @@ export interface MakeEnvelopeOptions {
   /** Required for entities whose id is not in the record (nps_summary: its date). */
   id?: number | string;
   webhook?: WebhookContext;
+  /** Defaults to api for polled records; webhooks say json or form. */
+  format?: RecordFormat;
+  /** Every top-level key of the webhook body besides the record. */
+  webhookKeys?: Record<string, unknown>;
+}
+
+/** Tie-break between paths for one version: the API's full record first, then JSON, then form (strings only). */
+export const FORMAT_RANK: Record<RecordFormat, number> = { api: 3, json: 2, form: 1 };
+
+const NO_UPDATED_AT = "0000-00-00T00:00:00.000Z";
+
+/**
+ * The version order, as one string that sorts like the versions (greatest = latest):
+ *   1. updated_at to the millisecond. The REST API and form webhooks name only the second; such a value counts as
+ *      the last millisecond of its second (.999), because the API answers the state at read time, which is at least
+ *      as new as any change made within that second before the read. JSON webhooks carry real milliseconds.
+ *   2. received_at (for records without updated_at, the only key).
+ *   3. the path: api (3) before json (2) before form (1).
+ * Format: `<updated_at ISO UTC>|<received_at ISO UTC>|<rank>`, e.g. `2024-03-05T18:15:31.999Z|2024-03-05T18:20:00.000Z|3`.
+ */
+export function versionKey(updatedAt: unknown, receivedAt: string, format: RecordFormat | undefined): string {
+  const ms = parseMsForVersion(updatedAt);
+  const updated = ms === undefined ? NO_UPDATED_AT : new Date(ms).toISOString();
+  return `${updated}|${receivedAt}|${format === undefined ? 0 : FORMAT_RANK[format]}`;
+}
+
+function parseMsForVersion(value: unknown): number | undefined {
+  const iso = toIsoUtc(value);
+  if (iso === undefined) return undefined;
+  const ms = Date.parse(iso);
+  return timePrecision(value) === "s" ? ms - (((ms % 1000) + 1000) % 1000) + 999 : ms;
 }
 
 /** Validates a raw Wootric record against its entity schema and wraps it. Throws RecordValidationError. */
@@ -78,26 +121,32 @@ export function makeEnvelope(entity: RecordEntity, raw: unknown, opts: MakeEnvel
       .join("; ");
     throw new RecordValidationError(entity, first);
   }
-  const data = parsed.data;
-  const id = opts.id ?? def.idOf(data);
-  if (id === undefined) throw new RecordValidationError(entity, "record has no id");
+  const data = wellFormedDeep(parsed.data);
+  const rawId = opts.id ?? def.idOf(data);
+  if (rawId === undefined) throw new RecordValidationError(entity, "record has no id");
+  const id = typeof rawId === "string" ? wellFormedString(rawId) : rawId;
+  const format = opts.format ?? (opts.source === "poll" ? "api" : undefined);
+  const receivedAt = (opts.receivedAt ?? new Date()).toISOString();
   const envelope: Envelope = {
     entity,
     id,
     source: opts.source,
+    ...(format !== undefined ? { format } : {}),
     dedup_key: dedupKey(entity, id, data),
-    received_at: (opts.receivedAt ?? new Date()).toISOString(),
+    version: versionKey(data.updated_at, receivedAt, format),
+    received_at: receivedAt,
     created_at: toIsoUtc(data.created_at) ?? null,
     updated_at: toIsoUtc(data.updated_at) ?? null,
     data,
   };
   if (opts.webhook) {
-    const { event_name, timestamp, account_token, survey_mode } = opts.webhook;
+    const { event_name, timestamp, account_token, survey_mode } = wellFormedDeep(opts.webhook);
     if (event_name !== undefined) envelope.event_name = event_name;
     if (timestamp !== undefined) envelope.timestamp = timestamp;
     if (account_token !== undefined) envelope.account_token = account_token;
     if (survey_mode !== undefined) envelope.survey_mode = survey_mode;
   }
+  if (opts.webhookKeys !== undefined) envelope.webhook = wellFormedDeep(opts.webhookKeys);
   return envelope;
 }
 
@@ -118,7 +167,7 @@ export function makeDeadLetter(input: DeadLetterInput): Envelope {
   const isUtf8 = Buffer.from(utf8, "utf8").equals(bytes);
   const hash = createHash("sha256").update(bytes).digest("hex");
   const data: Record<string, unknown> = {
-    reason: input.reason,
+    reason: wellFormedString(input.reason),
     raw: isUtf8 ? utf8 : bytes.toString("base64"),
     raw_encoding: isUtf8 ? "utf8" : "base64",
     raw_sha256: hash,
@@ -136,6 +185,16 @@ export function makeDeadLetter(input: DeadLetterInput): Envelope {
     updated_at: null,
     data,
   };
+}
+
+/** The envelope of a record recovered from a dead letter: same fields (received_at kept), plus `replayed_at`. */
+export function withReplayedAt(envelope: Envelope, replayedAt: Date): Envelope {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(envelope)) {
+    out[k] = v;
+    if (k === "received_at") out.replayed_at = replayedAt.toISOString();
+  }
+  return out as unknown as Envelope;
 }
 
 /** One newline-terminated JSON line: the unit that lands in S3. */

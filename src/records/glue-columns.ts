@@ -109,14 +109,18 @@ function envelopeColumns(entity: Entity, dataSchema: z.ZodType): GlueColumn[] {
   return [
     { name: "id", type: idType, comment: "Wootric id (segment: name, nps_summary: date, dead_letter: hash)" },
     { name: "source", type: "string", comment: "webhook or poll" },
+    { name: "format", type: "string", comment: "api, json or form: how the record arrived" },
     { name: "dedup_key", type: "string", comment: "equal for the same version of the same record; dedup on it" },
+    { name: "version", type: "string", comment: "version order: the greatest version per id is the latest" },
     { name: "received_at", type: "string", comment: "ISO-8601 UTC time the service received the record" },
+    { name: "replayed_at", type: "string", comment: "set when recovered from a dead letter by replay" },
     { name: "created_at", type: "string", comment: "record created_at, ISO-8601 UTC" },
     { name: "updated_at", type: "string", comment: "record updated_at, ISO-8601 UTC" },
     { name: "event_name", type: "string", comment: "webhook event (created, updated, ...)" },
     { name: "timestamp", type: "string", comment: "webhook wrapper timestamp as sent" },
     { name: "account_token", type: "string", comment: "webhook account token" },
     { name: "survey_mode", type: "string", comment: "webhook survey mode" },
+    { name: "webhook", type: "map<string,string>", comment: "every top-level key of the webhook body but the record" },
     { name: "data", type: hiveTypeOfZod(dataSchema), comment: "the record as Wootric sent it" },
   ];
 }

@@ -8,10 +8,19 @@ import { z } from "zod";
 
 const blankToNull = (v: unknown) => (v === "" ? null : v);
 
+/** A decimal number written as text (form bodies): "7", "-1.5", "2e3". Not hex, not "Infinity", not blank. */
+const DECIMAL = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
+
 const numberish = z.preprocess((v) => {
-  if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) return Number(v);
+  if (typeof v === "string" && DECIMAL.test(v.trim()) && Number.isFinite(Number(v))) return Number(v);
   return blankToNull(v);
 }, z.number().nullable().optional());
+
+/** A count: an integer, from a number or its decimal text. */
+const integerish = z.preprocess((v) => {
+  if (typeof v === "string" && /^-?\d+$/.test(v.trim())) return Number(v);
+  return blankToNull(v);
+}, z.number().int().safe().nullable().optional());
 
 const integerId = z.preprocess(
   (v) => (typeof v === "string" && /^\d+$/.test(v.trim()) ? Number(v) : v),
@@ -24,7 +33,17 @@ const booleanish = z.preprocess((v) => {
   return blankToNull(v);
 }, z.boolean().nullable().optional());
 
-const text = z.string().nullable().optional();
+/**
+ * Nullable text. A number where text is expected (`external_id: 12345`) is written as its decimal text: lossless,
+ * and the record is kept instead of dead-lettered. Anything else that is not a string still fails validation.
+ */
+const text = z.preprocess(
+  (v) => (typeof v === "number" && Number.isFinite(v) ? String(v) : v),
+  z.string().nullable().optional(),
+);
+
+/** A list of strings; one string sent on its own (`tags: "SUPPORT"`) is the one-element list. */
+const stringList = z.preprocess((v) => (typeof v === "string" ? [v] : v), z.array(z.unknown()).nullable().optional());
 /** Timestamps stay as Wootric sent them inside `data`; the envelope carries them normalised to UTC. */
 const timestamp = z.union([z.string(), z.number()]).nullable().optional();
 const properties = z.record(z.string(), z.unknown()).nullable().optional();
@@ -41,12 +60,14 @@ export const responseSchema = z.looseObject({
   origin_url: text,
   created_at: timestamp,
   updated_at: timestamp,
-  tags: z.array(z.unknown()).nullable().optional(),
+  tags: stringList,
   notes: z.array(z.unknown()).nullable().optional(),
   email: text,
   external_id: text,
   end_user: z.looseObject({ properties, email: text }).nullable().optional(),
   end_user_properties: properties,
+  /** Legacy: the Wootric account owner's user id, in older payloads. */
+  user_id: integerId.nullable().optional(),
 });
 
 export const declineSchema = z.looseObject({
@@ -84,6 +105,9 @@ export const endUserSchema = z.looseObject({
     .nullable()
     .optional(),
   settings: z.record(z.string(), z.unknown()).nullable().optional(),
+  /** Legacy fields of older payloads (the page-view API was removed from the docs in 2018). */
+  page_views_count: integerish,
+  user_id: integerId.nullable().optional(),
 });
 
 export const segmentSchema = z.looseObject({
@@ -109,6 +133,8 @@ export const surveyTemplateSchema = z.looseObject({
   languages: z.array(z.unknown()).nullable().optional(),
   non_configured_language_count: numberish,
   custom_samplings: z.array(z.unknown()).nullable().optional(),
+  /** From the answer's wrapper (`{default_survey_template_id, survey_templates: [...]}`), copied onto each template. */
+  default_survey_template_id: integerId.nullable().optional(),
 });
 
 /** The wrapper Wootric puts around a webhook's record. */
@@ -120,6 +146,17 @@ export const webhookWrapperSchema = z.looseObject({
   response: z.unknown().optional(),
   decline: z.unknown().optional(),
 });
+
+/**
+ * Top-level fields of an entity that are nullable text or timestamps. A form-encoded webhook cannot send null, so it
+ * sends `""` where JSON and the API send `null`: these fields of a form body are read as null when empty.
+ */
+export function nullableTextFields(schema: z.ZodType): string[] {
+  const shape = (schema as unknown as { shape?: Record<string, unknown> }).shape ?? {};
+  return Object.entries(shape)
+    .filter(([, s]) => s === text || s === timestamp)
+    .map(([k]) => k);
+}
 
 export type WootricResponse = z.infer<typeof responseSchema>;
 export type WootricDecline = z.infer<typeof declineSchema>;

@@ -46,3 +46,15 @@ export function toIsoUtc(value: unknown): string | undefined {
 export function utcDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
+
+/**
+ * Whether a timestamp names a millisecond ("ms": JSON webhooks, ISO-8601 with a fraction) or only a whole second
+ * ("s": the REST API's and form webhooks' "2024-03-05 10:15:02 -0800", Unix seconds). Undefined when not a timestamp.
+ */
+export function timePrecision(value: unknown): "ms" | "s" | undefined {
+  if (parseWootricTimeMs(value) === undefined) return undefined;
+  if (typeof value === "number") return value > 1e12 ? "ms" : "s";
+  const s = String(value).trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Number(s) > 1e12 ? "ms" : "s";
+  return SPACED.exec(s)?.[7] !== undefined ? "ms" : "s";
+}

@@ -3,7 +3,7 @@ import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Envelope } from "../records/envelope.js";
 import type { Readiness, Sink } from "../sink/sink.js";
-import { checkContentType, PayloadParseError, parsePayload } from "./body.js";
+import { checkContentType, PayloadParseError, parseByContent } from "./body.js";
 import { unparsableWebhook, type WebhookEnvelopes, webhookToEnvelopes } from "./payload.js";
 import { SIGNATURE_HEADER, verifySignature } from "./signature.js";
 
@@ -46,6 +46,11 @@ function webhookMetrics(metrics: Metrics) {
     deadLetters: metrics.counter("webhook_dead_letters_total", "Signed webhooks kept as dead letters, by kind", [
       "kind",
     ]),
+    mislabelled: metrics.counter(
+      "webhook_content_type_mismatches_total",
+      "Webhook bodies whose content was the other format than their Content-Type declared, by declared and parsed format",
+      ["declared", "parsed"],
+    ),
     sinkFailures: metrics.counter(
       "webhook_sink_failures_total",
       "Webhooks answered 503 because the sink could not make them durable",
@@ -126,8 +131,9 @@ export function createApp(deps: WebhookAppDeps): express.Express {
     const input = { raw, contentType: contentTypeHeader, receivedAt };
     let result: WebhookEnvelopes;
     try {
-      const parsed = parsePayload(raw, type.format, type.charset);
-      result = webhookToEnvelopes(parsed.value, input);
+      const parsed = parseByContent(raw, type.format, type.charset);
+      if (parsed.mislabelled) m.mislabelled.inc({ declared: type.format, parsed: parsed.format });
+      result = webhookToEnvelopes(parsed.value, input, parsed.format);
     } catch (err) {
       if (!(err instanceof PayloadParseError)) throw err;
       result = unparsableWebhook(input, err.message);

@@ -90,3 +90,33 @@ function parseForm(text: string, charset: string): Record<string, unknown> {
     throw new PayloadParseError(`body is not valid form-urlencoded data: ${(err as Error).message}`);
   }
 }
+
+export interface ParsedBody {
+  format: PayloadFormat;
+  value: unknown;
+  /** The body parsed as the other format than its Content-Type declared (a mislabelled body). */
+  mislabelled: boolean;
+}
+
+/**
+ * Parses by content, not only by label, as Wootric's own sample receiver does (`JSON.parse(body) rescue params`):
+ * the body is tried as JSON first, then as form data, whatever its Content-Type says. A body that is valid JSON is
+ * never a form webhook (those are `key=value` pairs), so the order cannot misread a correctly labelled body.
+ * Throws PayloadParseError, with the reason for the declared format, when neither parses.
+ */
+export function parseByContent(raw: Buffer, declared: PayloadFormat | "sniff", charset = "utf-8"): ParsedBody {
+  const attempts: PayloadFormat[] = ["json", "form"];
+  const errors = new Map<PayloadFormat, PayloadParseError>();
+  for (const format of attempts) {
+    try {
+      const parsed = parsePayload(raw, format, charset);
+      return { ...parsed, mislabelled: declared !== "sniff" && declared !== parsed.format };
+    } catch (err) {
+      if (!(err instanceof PayloadParseError)) throw err;
+      errors.set(format, err);
+    }
+  }
+  if (declared !== "sniff") throw errors.get(declared)!;
+  const trimmed = raw.toString("latin1", 0, Math.min(raw.length, 64)).trimStart();
+  throw errors.get(trimmed.startsWith("{") || trimmed.startsWith("[") ? "json" : "form")!;
+}

@@ -81,7 +81,7 @@ describe("webhook payloads", () => {
   test("form response: Rails-style brackets parsed, strings coerced to numbers and booleans", () => {
     const parsed = parsePayload(Buffer.from(FORM_RESPONSE), "form");
     assert.equal(parsed.format, "form");
-    const { envelopes } = webhookToEnvelopes(parsed.value, raw(FORM_RESPONSE));
+    const { envelopes } = webhookToEnvelopes(parsed.value, raw(FORM_RESPONSE), "form");
     const e = envelopes[0]!;
     assert.equal(e.entity, "response");
     assert.equal(e.id, 1128);
@@ -89,8 +89,9 @@ describe("webhook payloads", () => {
     assert.equal(e.data.end_user_id, 30);
     assert.equal(e.data.survey_id, 1146);
     assert.equal(e.data.excluded_from_calculations, false);
-    // An empty comment arrives as `response[text]=` and is kept as sent (JSON sends null).
-    assert.equal(e.data.text, "");
+    // An empty comment arrives as `response[text]=`; JSON and the API send null, so the form's "" is null too.
+    assert.equal(e.data.text, null);
+    assert.equal(e.format, "form");
     assert.equal(e.data.email, "ana@example.com");
     assert.equal(e.data.origin_url, "https://app.example.com/");
     assert.deepEqual(e.data.end_user_properties, { pricing_plan: "Enterprise" });
