@@ -30,6 +30,8 @@ export interface WindowStreamDecl extends BaseDecl {
   cursorField: "created_at" | "updated_at";
   sortKey: "created_at" | "updated_at";
   lookback: boolean;
+  /** The owning record's id, kept in the version map so a tombstone can name it (responses: end_user_id). */
+  parentField?: "end_user_id";
 }
 
 /** An aggregate asked for one day at a time (date[start] = date[end] = day); the record's id is the day. */
@@ -65,7 +67,7 @@ export const STREAMS: Record<StreamName, StreamDecl> = {
     sortKey: "updated_at",
     lookback: false,
   },
-  // Only `created` is a documented filter for responses and declines (reference §6.3).
+  // Only `created` is a documented filter for responses and declines (docs.wootric.com/api: responses, declines).
   responses: {
     kind: "window",
     name: "responses",
@@ -75,6 +77,7 @@ export const STREAMS: Record<StreamName, StreamDecl> = {
     cursorField: "created_at",
     sortKey: "created_at",
     lookback: true,
+    parentField: "end_user_id",
   },
   declines: {
     kind: "window",
@@ -85,6 +88,7 @@ export const STREAMS: Record<StreamName, StreamDecl> = {
     cursorField: "created_at",
     sortKey: "created_at",
     lookback: true,
+    parentField: "end_user_id",
   },
   segments: {
     kind: "snapshot",

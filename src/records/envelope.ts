@@ -22,6 +22,8 @@ export interface Envelope extends WebhookContext {
   /** The record's own created_at / updated_at, normalised to ISO-8601 UTC (null when it has none). */
   created_at: string | null;
   updated_at: string | null;
+  /** Present (true) only on a tombstone: the record is gone from Wootric. */
+  deleted?: true;
   data: Record<string, unknown>;
 }
 
@@ -99,6 +101,30 @@ export function makeEnvelope(entity: RecordEntity, raw: unknown, opts: MakeEnvel
     if (survey_mode !== undefined) envelope.survey_mode = survey_mode;
   }
   return envelope;
+}
+
+/**
+ * A tombstone: a record the poller delivered before and a complete read of its window no longer lists (deleted in
+ * Wootric). Same entity and id as the record, `deleted: true`, one per deletion (`<entity>:<id>:deleted`), `data`
+ * holding the id and what is still known about it (the owning end user's id for responses and declines).
+ */
+export function makeTombstone(
+  entity: RecordEntity,
+  id: number | string,
+  known: Record<string, unknown>,
+  seenAt: Date,
+): Envelope {
+  return {
+    entity,
+    id,
+    source: "poll",
+    dedup_key: `${entity}:${id}:deleted`,
+    received_at: seenAt.toISOString(),
+    created_at: null,
+    updated_at: null,
+    deleted: true,
+    data: { id, ...known },
+  };
 }
 
 export interface DeadLetterInput {
