@@ -76,6 +76,15 @@ const envSchema = z.object({
     emptyToUndefined,
     z.string().default("*/15 * * * *").refine(isValidCron, { message: "is not a valid cron expression" }),
   ),
+  RECONCILE_CRON: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default("17 3 * * *")
+      .refine((v) => v.trim().toLowerCase() === "off" || isValidCron(v), {
+        message: 'is not a valid cron expression (or "off")',
+      }),
+  ),
   SYNC_START_DATE: isoDate,
   SYNC_SETTLE_SECONDS: int(0, 3600, 5),
   LOOKBACK_DAYS: int(0, 366, 7),
@@ -124,6 +133,8 @@ export interface Config {
   wootric: { clientId: string; clientSecret: string; baseUrl: string } | undefined;
   poll: {
     cron: string;
+    /** The full reconciliation's schedule in serve; undefined when RECONCILE_CRON=off. */
+    reconcileCron: string | undefined;
     startDate: string | undefined;
     settleSeconds: number;
     lookbackDays: number;
@@ -152,6 +163,7 @@ export interface Config {
 const HINTS: Partial<Record<keyof Env, string>> = {
   PORT: "set PORT to a TCP port such as 8080",
   POLL_CRON: 'five cron fields (minute hour day month weekday) in UTC, e.g. POLL_CRON="*/15 * * * *"',
+  RECONCILE_CRON: 'five cron fields in UTC, e.g. RECONCILE_CRON="17 3 * * *" (daily at 03:17), or "off" to disable it',
   WOOTRIC_REGION: "set WOOTRIC_REGION=us, eu or au (or WOOTRIC_API_URL for another base URL)",
   WOOTRIC_API_URL: "set WOOTRIC_API_URL to the base URL that holds /oauth/token and /v1/..., or unset it",
   SYNC_START_DATE: "e.g. SYNC_START_DATE=2024-01-01, or unset it to read the whole history",
@@ -254,6 +266,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wootric,
     poll: {
       cron: e.POLL_CRON,
+      reconcileCron: e.RECONCILE_CRON.trim().toLowerCase() === "off" ? undefined : e.RECONCILE_CRON,
       startDate: e.SYNC_START_DATE,
       settleSeconds: e.SYNC_SETTLE_SECONDS,
       lookbackDays: e.LOOKBACK_DAYS,
