@@ -107,6 +107,8 @@ export function makeEnvelope(entity: RecordEntity, raw: unknown, opts: MakeEnvel
  * A tombstone: a record the poller delivered before and a complete read of its window no longer lists (deleted in
  * Wootric). Same entity and id as the record, `deleted: true`, one per deletion (`<entity>:<id>:deleted`), `data`
  * holding the id and what is still known about it (the owning end user's id for responses and declines).
+ * Wootric publishes no deletion time, so `updated_at` is when the absence was seen: later than any version the
+ * record had, which makes "latest version by updated_at" pick the tombstone.
  */
 export function makeTombstone(
   entity: RecordEntity,
@@ -121,7 +123,7 @@ export function makeTombstone(
     dedup_key: `${entity}:${id}:deleted`,
     received_at: seenAt.toISOString(),
     created_at: null,
-    updated_at: null,
+    updated_at: seenAt.toISOString(),
     deleted: true,
     data: { id, ...known },
   };

@@ -117,6 +117,7 @@ describe("full reconciliation (sync --full) against the fake Wootric API", () =>
         assert.equal(e.source, "poll");
         assert.deepEqual(e.data, { id: d.id, end_user_id: d.end_user_id });
         assert.equal(e.received_at, new Date(Date.parse(e.received_at)).toISOString());
+        assert.equal(e.updated_at, e.received_at, "a tombstone is the latest version by updated_at");
       }
       const newScore = full.written.find((x) => x.id === oldEdits[0]!.id)!;
       assert.equal(newScore.data.score, 3);
