@@ -116,7 +116,7 @@ export async function reconcileWindowStream(deps: EngineDeps, decl: WindowStream
     }
     await run.emit(envelopes);
     for (const r of delivered) await tracker.remember(r);
-    noteEarliest(doc, byCreated, page.rows);
+    noteEarliest(doc, decl, page.rows);
     // Every record created before page.safe has been read: the months before its month are complete.
     await settleBefore(monthStart(monthOf(page.safe)));
     deps.progress.streamProgress(decl.name, run.result.records, page.safe);

@@ -176,7 +176,7 @@ export class WootricClient {
       );
     }
     throw new WootricUnavailableError(
-      `GET ${path} failed after ${maxAttempts} attempts: ${lastError instanceof Error && !(lastError as { cause?: unknown }).cause ? lastError.message : describeNetworkError(lastError)}`,
+      `GET ${path} failed after ${maxAttempts} attempts: ${describeNetworkError(lastError)}`,
       { cause: lastError },
     );
   }

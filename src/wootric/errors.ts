@@ -54,14 +54,3 @@ export function describeNetworkError(err: unknown): string {
   }
   return parts.length > 0 ? parts.join(" <- ") : "fetch failed";
 }
-
-/** The socket-level code behind a failed fetch (ECONNREFUSED, ENOTFOUND, a TLS code), if any. */
-export function networkErrorCode(err: unknown): string | undefined {
-  let cur: unknown = err;
-  for (let depth = 0; cur !== undefined && cur !== null && depth < 4; depth += 1) {
-    const e = cur as { code?: unknown; cause?: unknown; errors?: unknown };
-    if (typeof e.code === "string" && !e.code.startsWith("UND_ERR_SOCKET")) return e.code;
-    cur = e.cause ?? (Array.isArray(e.errors) ? e.errors[0] : undefined);
-  }
-  return undefined;
-}

@@ -117,4 +117,13 @@ describe("sync --once --full (built CLI against the fake Wootric API)", () => {
     assert.equal(envelopes.filter((e) => e.entity === "response" && !e.deleted).length, 3000, "nothing re-sent");
     assert.equal(progressOf(stateDir), undefined, "the finished reconciliation cleared its progress");
   });
+
+  test("--full belongs to sync: backfill refuses it with exit code 2", async () => {
+    const res = await runCli(["backfill", "--since", "2026-01-01", "--full"], {
+      ...fake.env(),
+      DATA_DIR: path.join(dir, "usage"),
+    });
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /--full belongs to sync/);
+  });
 });
