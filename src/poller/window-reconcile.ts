@@ -45,7 +45,9 @@ export async function reconcileWindowStream(deps: EngineDeps, decl: WindowStream
       started_at: progress.started_at,
     });
   }
-  const from = Math.max(progress.through, scanStart);
+  // Never settle months this read does not cover (SYNC_START_DATE moved later since the progress was saved).
+  progress.through = Math.max(progress.through, scanStart);
+  const from = progress.through;
   const tracker = new VersionTracker(deps.store, decl, doc);
   const run = new StreamRun(deps, decl.name, doc);
   run.beforeSave = async () => {
@@ -60,7 +62,7 @@ export async function reconcileWindowStream(deps: EngineDeps, decl: WindowStream
 
   /**
    * Settles every month that starts before `until` (a month start) and was not settled yet. When tombstones went
-   * out, the shards and the progress are written at once, so a crash right after cannot send them a second time.
+   * out, the shards and the progress are written at once: only a crash in between could send them a second time.
    */
   const settleBefore = async (until: number) => {
     const months = new Set([...tracker.months(), ...listed.keys()]);

@@ -187,6 +187,35 @@ describe("full reconciliation (sync --full) against the fake Wootric API", () =>
     }
   });
 
+  test("SYNC_START_DATE: months before it are neither read nor settled, even after an interrupted run", async () => {
+    fake.reset();
+    const base = monthStart(monthOf(Math.floor(clock.now() / 1000) - 200 * DAY));
+    for (let i = 0; i < 600; i += 1) fake.addResponse(base + i * 8 * 3600);
+    const h = makeHarness(fake, clock, { LOOKBACK_DAYS: "0" });
+    try {
+      assert.equal((await h.run("responses")).status, "ok");
+      // A reconciliation that fails on its first request leaves progress at the first month.
+      fake.failNext(1, 400);
+      assert.equal((await h.run("responses", { kind: "reconcile" })).status, "failed");
+      const later = monthStart(monthOf(base + 100 * DAY));
+      const withStart = makeHarness(
+        fake,
+        clock,
+        { LOOKBACK_DAYS: "0", SYNC_START_DATE: new Date(later * 1000).toISOString().slice(0, 10) },
+        h.store,
+      );
+      const logFrom = fake.log.length;
+      const sink = new MemorySink();
+      assert.equal((await withStart.run("responses", { kind: "reconcile" }, { sink })).status, "ok");
+      assert.deepEqual(sink.written, [], "no tombstone for the months before SYNC_START_DATE");
+      const firstQuery = fake.log.slice(logFrom).find((x) => x.path === "/v1/responses")!;
+      assert.equal(Number(firstQuery.query.get("created[gte]")), later);
+      withStart.cleanup();
+    } finally {
+      h.cleanup();
+    }
+  });
+
   test("snapshot streams: a segment that disappears gets one tombstone, in sync and --full alike", async () => {
     fake.reset();
     fake.segments = [
