@@ -216,6 +216,42 @@ describe("full reconciliation (sync --full) against the fake Wootric API", () =>
     }
   });
 
+  test("the reconciliation holds the poller lease: a sync started meanwhile skips, and runs once it is released", async () => {
+    fake.reset();
+    for (let i = 0; i < 200; i += 1) fake.addResponse(Math.floor(clock.now() / 1000) - 40 * DAY + i * 3600);
+    const h = makeHarness(fake, clock);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let blocked = false;
+    fake.beforeList = async () => {
+      if (!blocked) {
+        blocked = true;
+        await gate;
+      }
+    };
+    try {
+      const full = h.run("responses", { kind: "reconcile" });
+      for (const deadline = Date.now() + 10_000; !blocked; ) {
+        if (Date.now() > deadline) throw new Error("the reconciliation never reached the API");
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const other = makeHarness(fake, clock, {}, h.store);
+      const sync = await other.run("responses");
+      assert.equal(sync.status, "lease_held");
+      if (sync.status === "lease_held") assert.match(sync.holder, /full reconciliation/);
+      release();
+      assert.equal((await full).status, "ok");
+      assert.equal(h.sink.ids("response").size, 200);
+      fake.beforeList = undefined;
+      assert.equal((await other.run("responses")).status, "ok");
+      assert.equal(other.sink.written.length, 0, "the sync after it finds everything delivered");
+      other.cleanup();
+    } finally {
+      fake.beforeList = undefined;
+      h.cleanup();
+    }
+  });
+
   test("snapshot streams: a segment that disappears gets one tombstone, in sync and --full alike", async () => {
     fake.reset();
     fake.segments = [
