@@ -24,6 +24,7 @@ export interface VersionEntry {
 }
 
 export const SHARD_ENCODING = "varint-delta-v1";
+const FLUSH_CONCURRENCY = 8;
 
 const shardDocSchema = z.object({
   stream: z.string(),
@@ -201,17 +202,24 @@ export class VersionShards {
     return [...this.cache.values()].filter((s) => s.dirty);
   }
 
-  /** Writes every changed shard; StateConflictError when another writer changed one since it was read. */
+  /**
+   * Writes every changed shard, a few at a time (an end-user sync can touch many months); StateConflictError when
+   * another writer changed one since it was read.
+   */
   async flush(): Promise<void> {
-    for (const shard of this.dirty()) {
-      const body = encodeShard(this.stream, shard.month, shard.entries);
-      shard.storedVersion = await this.store.write(
-        shardKey(this.stream, shard.month),
-        body,
-        shard.storedVersion === undefined ? { ifAbsent: true } : { ifVersion: shard.storedVersion },
-      );
-      shard.dirty = false;
-    }
+    const queue = this.dirty();
+    const writeNext = async (): Promise<void> => {
+      for (let shard = queue.shift(); shard; shard = queue.shift()) {
+        const body = encodeShard(this.stream, shard.month, shard.entries);
+        shard.storedVersion = await this.store.write(
+          shardKey(this.stream, shard.month),
+          body,
+          shard.storedVersion === undefined ? { ifAbsent: true } : { ifVersion: shard.storedVersion },
+        );
+        shard.dirty = false;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(FLUSH_CONCURRENCY, queue.length) }, writeNext));
   }
 
   /** Forgets written shards of months before `month` (a reconciliation is done with them). */
