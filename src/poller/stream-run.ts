@@ -124,6 +124,7 @@ export class StreamRun {
       await body();
       await this.checkpoint(true);
     } catch (err) {
+      this.deps.progress.streamFailed(this.stream);
       await this.saveAfterFailure(err);
       throw err;
     }

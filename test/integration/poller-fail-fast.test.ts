@@ -57,6 +57,7 @@ describe("failing fast when the Wootric API cannot be reached", () => {
       streamStart: (s) => events.push(`start ${s}`),
       streamProgress: () => undefined,
       streamDone: (s) => events.push(`done ${s}`),
+      streamFailed: (s) => events.push(`failed ${s}`),
       request: () => undefined,
       wait: () => undefined,
       finish: () => undefined,
@@ -88,7 +89,7 @@ describe("failing fast when the Wootric API cannot be reached", () => {
         assert.equal(outcome.errors.length, 1, "the first stream's failure stops the run");
         assert.match(outcome.errors[0]!.error, /WootricUnreachableError: .*ECONNREFUSED/);
       }
-      assert.deepEqual(events, ["start end_users"], "the failed stream never reports done");
+      assert.deepEqual(events, ["start end_users", "failed end_users"], "the failed stream never reports done");
       assert.ok(Date.now() - started < 5_000, "fails in seconds, not minutes");
     } finally {
       rmSync(dir, { recursive: true, force: true });
