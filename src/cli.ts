@@ -14,9 +14,10 @@ Usage: wootric-firehose <command> [options]
 
 Commands:
   serve                     receive webhooks (POST /webhooks/wootric) and, when WOOTRIC_CLIENT_ID/SECRET
-                            are set, poll the Wootric API on POLL_CRON
-  sync --once [--streams a,b]
-                            run one incremental sync and exit
+                            are set, poll the Wootric API on POLL_CRON (full reconciliation on RECONCILE_CRON)
+  sync --once [--full] [--streams a,b]
+                            run one incremental sync and exit; --full: the full reconciliation
+                            (whole history: old edits, backdated records, tombstones for deletions)
   backfill --since YYYY-MM-DD [--until YYYY-MM-DD] [--streams a,b]
                             re-read a date range from the Wootric API
   ${REPLAY_USAGE}

@@ -165,6 +165,22 @@ export const CONFIG_VARIABLES = {
     meaning: "When `serve` runs a sync, in UTC; it also runs one a second after start.",
     fix: 'five cron fields (minute hour day month weekday) in UTC, e.g. POLL_CRON="*/15 * * * *"',
   },
+  RECONCILE_CRON: {
+    group: "wootric",
+    schema: z.preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .default("17 3 * * *")
+        .refine((v) => v.trim().toLowerCase() === "off" || isValidCron(v), {
+          message: 'is not a valid cron expression (or "off")',
+        }),
+    ),
+    accepts: "five cron fields (minute hour day month weekday), UTC, or `off`",
+    meaning:
+      "When `serve` runs a full reconciliation (every stream's whole history: old edits, backdated imports, deletions); `off` disables it.",
+    fix: 'five cron fields in UTC, e.g. RECONCILE_CRON="17 3 * * *" (daily at 03:17), or "off" to disable it',
+  },
   SYNC_START_DATE: {
     group: "wootric",
     schema: isoDate,
@@ -340,6 +356,8 @@ export interface Config {
   wootric: { clientId: string; clientSecret: string; baseUrl: string } | undefined;
   poll: {
     cron: string;
+    /** The full reconciliation's schedule in serve; undefined when RECONCILE_CRON=off. */
+    reconcileCron: string | undefined;
     startDate: string | undefined;
     settleSeconds: number;
     lookbackDays: number;
@@ -473,6 +491,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wootric,
     poll: {
       cron: e.POLL_CRON,
+      reconcileCron: e.RECONCILE_CRON.trim().toLowerCase() === "off" ? undefined : e.RECONCILE_CRON,
       startDate: e.SYNC_START_DATE,
       settleSeconds: e.SYNC_SETTLE_SECONDS,
       lookbackDays: e.LOOKBACK_DAYS,

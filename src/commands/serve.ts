@@ -45,7 +45,10 @@ export async function startService(config: Config, logger: Logger, metrics = new
   if (config.wootric) {
     try {
       poller = startPollerSchedule({ config, logger, metrics, sink });
-      logger.info("poller scheduled", { cron: config.poll.cron });
+      logger.info("poller scheduled", {
+        cron: config.poll.cron,
+        reconcile_cron: config.poll.reconcileCron ?? "off",
+      });
     } catch (err) {
       logger.error("poller could not start; serving webhooks only", { error: (err as Error).message });
     }

@@ -25,12 +25,15 @@ function checkDate(flag: string, value: string | undefined): string | undefined 
   return value;
 }
 
-/** `sync --once [--streams a,b]`: one incremental run of the chosen streams. Returns the exit code. */
+/**
+ * `sync --once [--full] [--streams a,b]`: one incremental run of the chosen streams, or with --full the full
+ * reconciliation (whole history, edits, backdated records, tombstones). Returns the exit code.
+ */
 export async function runSyncCommand(argv: string[]): Promise<number> {
   return runCommand("sync", argv, (values) => {
     if (values.since !== undefined || values.until !== undefined)
       throw new UsageError("sync takes no --since/--until; use backfill for a date range");
-    return { kind: "sync" };
+    return values.full ? { kind: "reconcile" } : { kind: "sync" };
   });
 }
 
@@ -42,11 +45,13 @@ export async function runBackfillCommand(argv: string[]): Promise<number> {
     const until = checkDate("--until", values.until);
     if (until !== undefined && until <= since) throw new UsageError("--until must be after --since (it is exclusive)");
     if (values.once) throw new UsageError("--once belongs to sync; backfill always runs once");
+    if (values.full)
+      throw new UsageError("--full belongs to sync (the full reconciliation); backfill re-reads a range");
     return until ? { kind: "backfill", since, until } : { kind: "backfill", since };
   });
 }
 
-type Values = { once?: boolean; streams?: string; since?: string; until?: string };
+type Values = { once?: boolean; full?: boolean; streams?: string; since?: string; until?: string };
 
 async function runCommand(name: string, argv: string[], toMode: (v: Values) => RunMode): Promise<number> {
   let config: Config;
@@ -57,6 +62,7 @@ async function runCommand(name: string, argv: string[], toMode: (v: Values) => R
       args: argv,
       options: {
         once: { type: "boolean" },
+        full: { type: "boolean" },
         streams: { type: "string" },
         since: { type: "string" },
         until: { type: "string" },
@@ -122,7 +128,7 @@ function report(name: string, outcome: RunOutcome, logger: Logger): number {
   }
   for (const s of outcome.streams) {
     process.stdout.write(
-      `${s.stream}: ${s.records} records${s.deadLetters ? `, ${s.deadLetters} dead letters` : ""}${s.bookmark ? `, bookmark ${s.bookmark}` : ""}\n`,
+      `${s.stream}: ${s.records} records${s.tombstones ? `, ${s.tombstones} tombstones` : ""}${s.deadLetters ? `, ${s.deadLetters} dead letters` : ""}${s.bookmark ? `, bookmark ${s.bookmark}` : ""}\n`,
     );
   }
   if (outcome.status === "failed") {

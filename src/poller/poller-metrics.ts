@@ -5,6 +5,7 @@ import type { Clock } from "../wootric/clock.js";
 export class PollerMetrics {
   readonly records;
   readonly deadLetters;
+  readonly tombstones;
   readonly overfullSeconds;
   readonly runs;
   private readonly cursors = new Map<string, number>();
@@ -14,6 +15,11 @@ export class PollerMetrics {
     this.deadLetters = metrics.counter(
       "poll_dead_letters_total",
       "Polled records that failed validation and went out as dead letters",
+      ["stream"],
+    );
+    this.tombstones = metrics.counter(
+      "poll_tombstones_total",
+      "Tombstones written: records delivered before that a complete read no longer lists (deleted in Wootric)",
       ["stream"],
     );
     this.overfullSeconds = metrics.counter(

@@ -6,6 +6,8 @@ export interface ProgressSink {
   streamStart(stream: string, fromSec: number, toSec: number): void;
   streamProgress(stream: string, records: number, cursorSec: number): void;
   streamDone(stream: string, records: number): void;
+  /** The stream stopped with an error (the run logs it); never followed by streamDone. */
+  streamFailed(stream: string): void;
   request(): void;
   wait(ms: number): void;
   finish(): void;
@@ -15,6 +17,7 @@ export const noProgress: ProgressSink = {
   streamStart() {},
   streamProgress() {},
   streamDone() {},
+  streamFailed() {},
   request() {},
   wait() {},
   finish() {},
@@ -96,6 +99,11 @@ export class ConsoleProgress implements ProgressSink {
     } else {
       this.logger.info("stream done", { stream, records, requests: this.requests });
     }
+  }
+
+  streamFailed(_stream: string): void {
+    // Keep the last progress line on screen and start the error on a line of its own.
+    if (this.tty) this.out.write("\n");
   }
 
   request(): void {

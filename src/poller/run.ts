@@ -1,8 +1,9 @@
 import type { Config } from "../config.js";
+import { isFatal } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Sink } from "../sink/sink.js";
-import { Lease, LeaseHeldError } from "../state/lease.js";
+import { Lease, LeaseHeldError, LeaseLostError } from "../state/lease.js";
 import type { StateStore } from "../state/store.js";
 import { WootricClient } from "../wootric/client.js";
 import { type Clock, systemClock } from "../wootric/clock.js";
@@ -32,8 +33,11 @@ export type RunOutcome =
   | { status: "lease_held"; holder: string }
   | { status: "stopped"; streams: StreamResult[] };
 
-/** Errors after which no further stream may run: another replica owns the state now, or we were told to stop. */
-const FATAL = new Set(["LeaseLostError", "StateConflictError", "AbortError", "WootricAuthError"]);
+const PURPOSE: Record<RunMode["kind"], string> = {
+  sync: "sync",
+  reconcile: "full reconciliation",
+  backfill: "backfill",
+};
 
 export function makeClient(
   deps: Pick<PollerRunDeps, "config" | "logger" | "metrics" | "clock" | "progress">,
@@ -61,7 +65,9 @@ export function makeClient(
 
 /**
  * One poller run: take the lease, run the streams in order, release the lease. A stream that fails does not stop
- * the others (its bookmark stays at its last durable point), except for failures that make further writes unsafe.
+ * the others (its bookmark stays at its last durable point), except for fatal failures (see src/errors.ts): further
+ * writes would be unsafe, or no stream could succeed (credentials refused, API unreachable). A full reconciliation
+ * holds the same lease as sync, so the two never run at once.
  */
 export async function runPoller(deps: PollerRunDeps, streams: StreamDecl[], mode: RunMode): Promise<RunOutcome> {
   const clock = deps.clock ?? systemClock;
@@ -73,7 +79,7 @@ export async function runPoller(deps: PollerRunDeps, streams: StreamDecl[], mode
     lease = await Lease.acquire(deps.store, {
       ttlMs: deps.config.poll.leaseTtlSeconds * 1000,
       clock,
-      purpose: mode.kind === "sync" ? "sync" : `backfill ${mode.since}..${mode.until ?? "now"}`,
+      purpose: mode.kind === "backfill" ? `backfill ${mode.since}..${mode.until ?? "now"}` : PURPOSE[mode.kind],
     });
   } catch (err) {
     if (err instanceof LeaseHeldError) {
@@ -91,7 +97,7 @@ export async function runPoller(deps: PollerRunDeps, streams: StreamDecl[], mode
   deps.signal?.addEventListener("abort", onOuterAbort, { once: true });
   lease.startAutoRenew((err) => {
     deps.logger.warn("lease renewal failed", { error: (err as Error).message });
-    if ((err as Error).name === "LeaseLostError") stop.abort(err);
+    if (err instanceof LeaseLostError) stop.abort(err);
   });
 
   const results: StreamResult[] = [];
@@ -135,7 +141,15 @@ export async function runPoller(deps: PollerRunDeps, streams: StreamDecl[], mode
           error: e.message,
           name: e.name,
         });
-        if (FATAL.has(e.name) || stop.signal.aborted) break;
+        if (isFatal(e) || stop.signal.aborted) {
+          const skipped = streams.slice(streams.indexOf(decl) + 1).map((d) => d.name);
+          if (skipped.length > 0)
+            deps.logger.error("run stopped: the remaining streams cannot succeed either", {
+              skipped,
+              cause: e.message,
+            });
+          break;
+        }
       }
     }
   } finally {

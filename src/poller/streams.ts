@@ -30,6 +30,8 @@ export interface WindowStreamDecl extends BaseDecl {
   cursorField: "created_at" | "updated_at";
   sortKey: "created_at" | "updated_at";
   lookback: boolean;
+  /** The owning record's id, kept in the version map so a tombstone can name it (responses: end_user_id). */
+  parentField?: "end_user_id";
 }
 
 /** An aggregate asked for one day at a time (date[start] = date[end] = day); the record's id is the day. */
@@ -87,6 +89,7 @@ export const STREAMS: Record<StreamName, StreamDecl> = {
     cursorField: "created_at",
     sortKey: "created_at",
     lookback: true,
+    parentField: "end_user_id",
   },
   declines: {
     kind: "window",
@@ -97,6 +100,7 @@ export const STREAMS: Record<StreamName, StreamDecl> = {
     cursorField: "created_at",
     sortKey: "created_at",
     lookback: true,
+    parentField: "end_user_id",
   },
   segments: {
     kind: "snapshot",

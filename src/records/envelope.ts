@@ -32,6 +32,8 @@ export interface Envelope extends WebhookContext {
   /** The record's own created_at / updated_at, normalised to ISO-8601 UTC (null when it has none). */
   created_at: string | null;
   updated_at: string | null;
+  /** Present (true) only on a tombstone: the record is gone from Wootric. */
+  deleted?: true;
   data: Record<string, unknown>;
   /** Every top-level key of the webhook body besides the record itself, as sent (form bodies: strings). */
   webhook?: Record<string, unknown>;
@@ -148,6 +150,34 @@ export function makeEnvelope(entity: RecordEntity, raw: unknown, opts: MakeEnvel
   }
   if (opts.webhookKeys !== undefined) envelope.webhook = wellFormedDeep(opts.webhookKeys);
   return envelope;
+}
+
+/**
+ * A tombstone: a record the poller delivered before and a complete read of its window no longer lists (deleted in
+ * Wootric). Same entity and id as the record, `deleted: true`, one per deletion (`<entity>:<id>:deleted`), `data`
+ * holding the id and what is still known about it (the owning end user's id for responses and declines).
+ * Wootric publishes no deletion time, so `updated_at` is when the absence was seen: later than any version the
+ * record had, which makes the latest `version` (and "latest by updated_at") the tombstone.
+ */
+export function makeTombstone(
+  entity: RecordEntity,
+  id: number | string,
+  known: Record<string, unknown>,
+  seenAt: Date,
+): Envelope {
+  return {
+    entity,
+    id,
+    source: "poll",
+    format: "api",
+    dedup_key: `${entity}:${id}:deleted`,
+    version: versionKey(seenAt.toISOString(), seenAt.toISOString(), "api"),
+    received_at: seenAt.toISOString(),
+    created_at: null,
+    updated_at: seenAt.toISOString(),
+    deleted: true,
+    data: { id, ...known },
+  };
 }
 
 export interface DeadLetterInput {

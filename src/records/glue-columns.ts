@@ -116,6 +116,7 @@ function envelopeColumns(entity: Entity, dataSchema: z.ZodType): GlueColumn[] {
     { name: "replayed_at", type: "string", comment: "set when recovered from a dead letter by replay" },
     { name: "created_at", type: "string", comment: "record created_at, ISO-8601 UTC" },
     { name: "updated_at", type: "string", comment: "record updated_at, ISO-8601 UTC" },
+    { name: "deleted", type: "boolean", comment: "true on a tombstone (the record is gone from Wootric), else null" },
     { name: "event_name", type: "string", comment: "webhook event (created, updated, ...)" },
     { name: "timestamp", type: "string", comment: "webhook wrapper timestamp as sent" },
     { name: "account_token", type: "string", comment: "webhook account token" },

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { z } from "zod";
 import type { Clock } from "../wootric/clock.js";
-import { StateConflictError, type StateStore } from "./store.js";
+import { StateConflictError, StateError, type StateStore } from "./store.js";
 
 export const LEASE_KEY = "lease.json";
 
@@ -16,10 +16,9 @@ const leaseSchema = z.object({
 });
 export type LeaseBody = z.infer<typeof leaseSchema>;
 
-export class LeaseLostError extends Error {
+export class LeaseLostError extends StateError {
   constructor(detail: string) {
-    super(`the poller lease was lost: ${detail}`);
-    this.name = "LeaseLostError";
+    super(`the poller lease was lost: ${detail}`, true);
   }
 }
 

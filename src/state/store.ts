@@ -1,3 +1,5 @@
+import { SyncError } from "../errors.js";
+
 /**
  * A tiny key → JSON document store with compare-and-swap, backing bookmarks and the poller lease.
  * Every write names the version it expects to replace (or that the key must be absent), so two writers can never
@@ -21,13 +23,18 @@ export interface StateStore {
   remove(key: string, version: string): Promise<void>;
 }
 
-export class StateConflictError extends Error {
+/**
+ * State that may no longer be written by this run: another replica changed it, our lease is gone, or a document is
+ * unreadable. Fatal unless a subclass says otherwise, and never followed by a "save what we have" write.
+ */
+export class StateError extends SyncError {}
+
+export class StateConflictError extends StateError {
   constructor(
     readonly key: string,
     detail: string,
   ) {
-    super(`state "${key}" was changed by another writer (${detail})`);
-    this.name = "StateConflictError";
+    super(`state "${key}" was changed by another writer (${detail})`, true);
   }
 }
 

@@ -1,11 +1,13 @@
 import { z } from "zod";
-import type { StateStore } from "./store.js";
+import { StateError, type StateStore } from "./store.js";
 
 /**
  * What the poller remembers per stream. `cursor` is the bookmark of a windowed stream: every record whose cursor
  * field (created_at / updated_at) is before this Unix second has been written durably to the sink.
- * `seen` holds what the lookback compares against, grouped by UTC day so old days are pruned in one step:
- * id → updated_at seconds for responses/declines, date → content hash for nps_summary, key → hash for snapshots.
+ * `seen` holds what daily and snapshot streams compare against: date → content hash for nps_summary (recent days
+ * only), key → content hash for snapshots. Window streams keep their per-record versions in version shards instead
+ * (version-map.ts); `shards` lists the months that have one, so a reconciliation finds months whose records all
+ * disappeared. `reconcile` is the progress of an unfinished full reconciliation.
  */
 export const streamStateSchema = z.object({
   stream: z.string(),
@@ -16,14 +18,26 @@ export const streamStateSchema = z.object({
   /** Backfill progress documents record their range so a re-run with other dates never reuses them. */
   range: z.object({ since: z.number().int(), until: z.number().int() }).optional(),
   completed: z.boolean().optional(),
+  /** Months (YYYY-MM) with a version shard; listed before the shard is first written. */
+  shards: z.array(z.string()).optional(),
+  reconcile: z
+    .object({
+      /** Every month before this Unix second (a month start) was read completely and settled. */
+      through: z.number().int(),
+      /** The read's upper bound when this reconciliation began. */
+      first_end: z.number().int(),
+      started_at: z.string(),
+    })
+    .optional(),
+  reconciled_at: z.string().optional(),
   written_at: z.string().optional(),
 });
 export type StreamState = z.infer<typeof streamStateSchema>;
 
-export class CorruptStateError extends Error {
+/** Only this stream's state is unreadable: the other streams go on. */
+export class CorruptStateError extends StateError {
   constructor(key: string, detail: string) {
-    super(`state "${key}" is unreadable (${detail}); move it aside to start that stream over`);
-    this.name = "CorruptStateError";
+    super(`state "${key}" is unreadable (${detail}); move it aside to start that stream over`, false);
   }
 }
 

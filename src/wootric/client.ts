@@ -1,7 +1,13 @@
 import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
 import { type Clock, systemClock } from "./clock.js";
-import { WootricApiError, WootricAuthError, WootricUnavailableError } from "./errors.js";
+import {
+  describeNetworkError,
+  WootricApiError,
+  WootricAuthError,
+  WootricUnavailableError,
+  WootricUnreachableError,
+} from "./errors.js";
 import { RateLimitPacer } from "./rate-limit.js";
 
 export type QueryParams = Record<string, string | number>;
@@ -15,6 +21,11 @@ export interface WootricClientOptions {
   metrics?: Metrics;
   /** Attempts for 5xx and network errors (first try included). */
   maxAttempts?: number;
+  /**
+   * Attempts for a token request that gets no HTTP answer at all (refused, DNS, TLS) before the run is stopped as
+   * unreachable: a few, to ride out a blip, not the full maxAttempts that every stream would otherwise repeat.
+   */
+  unreachableAttempts?: number;
   /** Consecutive 429s tolerated for one request before giving up. */
   max429s?: number;
   backoffBaseMs?: number;
@@ -108,7 +119,7 @@ export class WootricClient {
         lastError = err;
         failures += 1;
         if (failures >= maxAttempts) break;
-        await this.backoff(failures, path, `network error: ${(err as Error).message}`, signal);
+        await this.backoff(failures, path, `network error: ${describeNetworkError(err)}`, signal);
         continue;
       }
       this.count(path, res.status);
@@ -165,7 +176,7 @@ export class WootricClient {
       );
     }
     throw new WootricUnavailableError(
-      `GET ${path} failed after ${maxAttempts} attempts: ${(lastError as Error)?.message ?? lastError}`,
+      `GET ${path} failed after ${maxAttempts} attempts: ${describeNetworkError(lastError)}`,
       { cause: lastError },
     );
   }
@@ -192,6 +203,8 @@ export class WootricClient {
       client_secret: this.opts.clientSecret,
     });
     const maxAttempts = this.opts.maxAttempts ?? 8;
+    const unreachableAttempts = Math.min(maxAttempts, this.opts.unreachableAttempts ?? 3);
+    let unanswered = 0;
     let lastError: unknown;
     for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
       signal?.throwIfAborted();
@@ -211,8 +224,14 @@ export class WootricClient {
         signal?.throwIfAborted();
         this.count(endpoint, "network");
         lastError = err;
-        if (attempt < maxAttempts)
-          await this.backoff(attempt, endpoint, `network error: ${(err as Error).message}`, signal);
+        unanswered += 1;
+        if (unanswered >= unreachableAttempts) {
+          throw new WootricUnreachableError(
+            `cannot reach the Wootric API at ${this.opts.baseUrl} (${describeNetworkError(err)}); check WOOTRIC_API_URL / WOOTRIC_REGION and the network`,
+            { cause: err },
+          );
+        }
+        await this.backoff(attempt, endpoint, `network error: ${describeNetworkError(err)}`, signal);
         continue;
       }
       this.count(endpoint, res.status);

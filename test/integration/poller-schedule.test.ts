@@ -53,10 +53,61 @@ describe("poller schedule inside serve", () => {
     assert.ok(Date.parse(lease.expires_at) < Date.now(), "lease released");
   });
 
+  test("RECONCILE_CRON runs the full reconciliation after the sync going, never beside it", async () => {
+    const state = path.join(dir, "state-reconcile");
+    const config = loadConfig({
+      ...fake.env(),
+      DATA_DIR: dir,
+      STATE_URL: state,
+      POLL_CRON: "0 0 1 1 *",
+      // Every second (node-schedule's six-field form): the first tick comes while the start-up sync may still run.
+      RECONCILE_CRON: "* * * * * *",
+    });
+    const sink = new MemorySink();
+    let concurrent = 0;
+    let maxConcurrent = 0;
+    const realWrite = sink.write.bind(sink);
+    sink.write = async (envs) => {
+      maxConcurrent = Math.max(maxConcurrent, (concurrent += 1));
+      try {
+        await realWrite(envs);
+      } finally {
+        concurrent -= 1;
+      }
+    };
+    const handle = startPollerSchedule({
+      config,
+      logger: silentLogger(),
+      metrics: new Metrics({ defaults: false }),
+      sink,
+    });
+    try {
+      const deadline = Date.now() + 15_000;
+      while (!handle.status().lastReconcileAt && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(handle.status().lastReconcileAt, "a full reconciliation ran");
+      assert.equal(handle.status().lastError, undefined);
+      assert.equal(maxConcurrent, 1, "never two runs writing at once");
+      // The reconciliation found nothing the start-up sync had not delivered.
+      assert.equal(sink.byEntity("response").length, 1);
+      const doc = JSON.parse(
+        (await import("node:fs")).readFileSync(path.join(state, "bookmarks", "responses.json"), "utf8"),
+      );
+      assert.ok(doc.reconciled_at);
+    } finally {
+      await handle.stop();
+    }
+  });
+
   test("an invalid POLL_CRON is refused with a message", () => {
     assert.throws(
       () => loadConfig({ ...fake.env(), DATA_DIR: dir, POLL_CRON: "every now and then" }),
       /POLL_CRON="every now and then": is not a valid cron expression/,
     );
+    assert.throws(
+      () => loadConfig({ ...fake.env(), DATA_DIR: dir, RECONCILE_CRON: "nightly" }),
+      /RECONCILE_CRON="nightly": is not a valid cron expression \(or "off"\).*17 3/,
+    );
+    assert.equal(loadConfig({ DATA_DIR: dir }).poll.reconcileCron, "17 3 * * *");
+    assert.equal(loadConfig({ DATA_DIR: dir, RECONCILE_CRON: "off" }).poll.reconcileCron, undefined);
   });
 });

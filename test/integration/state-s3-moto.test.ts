@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { loadConfig } from "../../src/config.js";
 import { S3StateStore } from "../../src/state/s3-store.js";
+import { StateConflictError } from "../../src/state/store.js";
+import { decodeShard, monthOf, VersionShards } from "../../src/state/version-map.js";
 import { scaledClock } from "../../src/wootric/clock.js";
 import { checkWootric } from "../../src/wootric/doctor-check.js";
 import { FakeWootric } from "../helpers/fake-wootric.js";
+import { MemorySink } from "../helpers/memory-sink.js";
 import { type Moto, motoMissingReason, startMoto } from "../helpers/moto.js";
 import { DAY, makeHarness, T0, T0S } from "../helpers/poller-harness.js";
 import { stateStoreContract } from "../helpers/state-contract.js";
@@ -90,6 +93,53 @@ describe("S3 state store against moto", { skip }, () => {
       assert.equal(h2.sink.written.length, 0);
       h.cleanup();
       h2.cleanup();
+    } finally {
+      await fake.stop();
+    }
+  });
+
+  test("version shards live in S3 beside the bookmarks, one object per month, written with conditional puts", async () => {
+    const store = await freshStore();
+    const clock = scaledClock(1, T0);
+    const fake = await new FakeWootric({ clock }).start();
+    try {
+      const recs = [];
+      for (let i = 0; i < 400; i += 1) recs.push(fake.addResponse(T0S - 100 * DAY + i * 6 * 3600));
+      const h = makeHarness(fake, clock, {}, store);
+      assert.equal((await h.run("responses")).status, "ok");
+      const listed = await s3.send(
+        new ListObjectsV2Command({ Bucket: store.bucket, Prefix: "poller/state/versions/" }),
+      );
+      const months = [...new Set(recs.map((r) => monthOf(r.created)))].sort();
+      assert.deepEqual(
+        (listed.Contents ?? []).map((o) => o.Key).sort(),
+        months.map((m) => `poller/state/versions/responses/${m}.json`),
+      );
+      const bookmark = JSON.parse((await store.read("bookmarks/responses.json"))!.body);
+      assert.deepEqual(bookmark.shards, months, "the stream document lists every shard");
+      let total = 0;
+      for (const m of months) {
+        const doc = (await store.read(`versions/responses/${m}.json`))!;
+        total += decodeShard(m, doc.body).size;
+      }
+      assert.equal(total, 400);
+
+      // A deletion found by a full reconciliation rewrites one month's shard; a stale writer of it is refused (412).
+      const stale = new VersionShards(store, "responses");
+      const victim = recs[150]!;
+      await stale.get(monthOf(victim.created));
+      fake.remove("responses", victim.id);
+      const full = new MemorySink();
+      assert.equal((await h.run("responses", { kind: "reconcile" }, { sink: full })).status, "ok");
+      assert.deepEqual(
+        full.written.map((e) => e.dedup_key),
+        [`response:${victim.id}:deleted`],
+      );
+      const shard = await stale.get(monthOf(victim.created));
+      shard.entries.set(1, { version: 1, parent: 0 });
+      shard.dirty = true;
+      await assert.rejects(stale.flush(), StateConflictError);
+      h.cleanup();
     } finally {
       await fake.stop();
     }
