@@ -14,13 +14,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { scaledClock } from "../src/common/clock.js";
 import { loadConfig } from "../src/config.js";
 import { silentLogger } from "../src/log.js";
 import { Metrics } from "../src/ops/metrics.js";
 import { makeClient, runPoller } from "../src/poller/run.js";
 import { selectStreams } from "../src/poller/streams.js";
 import { DirStateStore } from "../src/state/dir-store.js";
-import { scaledClock } from "../src/wootric/clock.js";
 import { FakeWootric } from "../test/helpers/fake-wootric.js";
 import { MemorySink } from "../test/helpers/memory-sink.js";
 

@@ -1,8 +1,10 @@
 import { access, constants, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { nextCronRun } from "../common/validate.js";
 import type { Config } from "../config.js";
 import type { CheckResult } from "../ops/check.js";
 import { checkFirehose } from "../sink/firehose/doctor-check.js";
+import { checkStateStore } from "../state/doctor-check.js";
 import { DEV_SECRET_FILE } from "../webhook/dev-secret.js";
 import { checkWootric } from "../wootric/doctor-check.js";
 
@@ -62,13 +64,32 @@ export function checkWebhookSecret(config: Config): CheckResult {
   };
 }
 
+/** POLL_CRON is validated when the configuration loads; this line shows when it fires next. */
+export function checkPollSchedule(cron: string): CheckResult {
+  const next = nextCronRun(cron);
+  if (!next)
+    return {
+      name: "poll schedule",
+      ok: false,
+      detail: `POLL_CRON "${cron}" is not a valid cron expression (e.g. "*/15 * * * *")`,
+    };
+  return { name: "poll schedule", ok: true, detail: `POLL_CRON "${cron}" (UTC), next run ${next.toISOString()}` };
+}
+
+/** The poller's checks: Wootric credentials, then (only when they are set) its state store and schedule. */
+async function checkPoller(config: Config): Promise<CheckResult[]> {
+  const wootric = await checkWootric(config);
+  if (!config.wootric) return wootric;
+  return [...wootric, await checkStateStore(config), checkPollSchedule(config.poll.cron)];
+}
+
 /** Every check `doctor` runs, in order. */
 export async function runDoctorChecks(config: Config): Promise<CheckResult[]> {
   const results: CheckResult[] = [{ name: "config", ok: true, detail: describeConfig(config) }];
   results.push(checkWebhookSecret(config));
   if (config.sink.kind === "file") results.push(await checkWritableDir("DATA_DIR", config.sink.dataDir));
   else results.push(await checkWritableDir("SPOOL_DIR", config.sink.spoolDir));
-  for (const check of [checkFirehose, checkWootric]) {
+  for (const check of [checkFirehose, checkPoller]) {
     try {
       results.push(...(await check(config)));
     } catch (err) {

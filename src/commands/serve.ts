@@ -1,13 +1,13 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { sleep } from "../common/clock.js";
 import { type Config, requireWebhookSecurity } from "../config.js";
 import type { Logger } from "../log.js";
 import { Metrics } from "../ops/metrics.js";
-import { combineReadiness } from "../ops/readiness.js";
-import { delay } from "../ops/shutdown.js";
+import { combineReadiness, type Readiness } from "../ops/readiness.js";
 import { type PollerHandle, startPollerSchedule } from "../poller/schedule.js";
 import { createSink } from "../sink/create-sink.js";
-import type { Readiness, Sink } from "../sink/sink.js";
+import type { Sink } from "../sink/sink.js";
 import { createApp } from "../webhook/app.js";
 import { ensureDevSecret } from "../webhook/dev-secret.js";
 
@@ -107,7 +107,10 @@ export async function startService(config: Config, logger: Logger, metrics = new
       // Idle keep-alive sockets are closed now; busy ones after their response (which says Connection: close).
       const sweeper = setInterval(() => server.closeIdleConnections(), 50);
       server.closeIdleConnections();
-      const timedOut = await Promise.race([closed.then(() => false), delay(config.shutdownTimeoutMs).then(() => true)]);
+      const timedOut = await Promise.race([
+        closed.then(() => false),
+        sleep(config.shutdownTimeoutMs, undefined, { unref: true }).then(() => true),
+      ]);
       clearInterval(sweeper);
       if (timedOut) {
         logger.warn("in-flight requests did not finish before SHUTDOWN_TIMEOUT_MS; closing their connections");
@@ -115,7 +118,7 @@ export async function startService(config: Config, logger: Logger, metrics = new
       }
       if (poller) {
         try {
-          await Promise.race([poller.stop(), delay(Math.max(0, deadline - Date.now()))]);
+          await Promise.race([poller.stop(), sleep(deadline - Date.now(), undefined, { unref: true })]);
         } catch (err) {
           logger.error("poller did not stop cleanly", { error: (err as Error).message });
         }

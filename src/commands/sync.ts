@@ -1,4 +1,6 @@
 import { parseArgs } from "node:util";
+import { systemClock } from "../common/clock.js";
+import { isCalendarDate } from "../common/validate.js";
 import { type Config, ConfigError, loadConfig } from "../config.js";
 import { createLogger, type Logger } from "../log.js";
 import { Metrics } from "../ops/metrics.js";
@@ -8,18 +10,12 @@ import { type RunOutcome, runPoller } from "../poller/run.js";
 import { type StreamDecl, selectStreams } from "../poller/streams.js";
 import { createSink } from "../sink/create-sink.js";
 import { openStateStore } from "../state/open-store.js";
-import { systemClock } from "../wootric/clock.js";
 
 class UsageError extends Error {}
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 function checkDate(flag: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  if (
-    !DATE.test(value) ||
-    Number.isNaN(Date.parse(`${value}T00:00:00Z`)) ||
-    new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value
-  ) {
+  if (!isCalendarDate(value)) {
     throw new UsageError(`${flag} must be a calendar date written YYYY-MM-DD (got ${JSON.stringify(value)})`);
   }
   return value;

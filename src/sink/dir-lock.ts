@@ -1,6 +1,7 @@
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { isProcessAlive } from "../common/process.js";
 
 /** Another live process holds the directory (two writers would finalise or delete each other's files). */
 export class DirectoryInUseError extends Error {
@@ -16,15 +17,6 @@ interface LockContent {
   host: string;
   pid: number;
   heartbeatAt: number;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 export interface DirLockOptions {
@@ -66,7 +58,7 @@ export async function lockDirectory(
     }
     if (!holder || holder.pid === undefined) break;
     if (holder.host === me.host) {
-      if (holder.pid === me.pid || !isAlive(holder.pid)) break;
+      if (holder.pid === me.pid || !isProcessAlive(holder.pid)) break;
       throw new DirectoryInUseError(target.variable, target.dir, path, holder);
     }
     if (Date.now() - holder.heartbeatAt > staleMs) break;

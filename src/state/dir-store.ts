@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { promises as fs } from "node:fs";
 import path from "node:path";
+import { fsyncDir, mkdirDurable } from "../common/durable-fs.js";
 import { assertKey, StateConflictError, type StateStore, type StoredDoc, type WriteCondition } from "./store.js";
 
 /** A lock older than this belongs to a writer that died between taking it and renaming (a few ms of work). */
@@ -37,7 +38,7 @@ export class DirStateStore implements StateStore {
     assertKey(key);
     const target = this.file(key);
     const dir = path.dirname(target);
-    await fs.mkdir(dir, { recursive: true });
+    await mkdirDurable(dir);
     const tmp = `${target}.${randomUUID()}.tmp`;
     const fh = await fs.open(tmp, "wx");
     try {
@@ -62,7 +63,7 @@ export class DirStateStore implements StateStore {
           await fs.rename(tmp, target);
         });
       }
-      await syncDir(dir);
+      await fsyncDir(dir);
     } finally {
       await fs.rm(tmp, { force: true });
     }
@@ -78,7 +79,7 @@ export class DirStateStore implements StateStore {
       if (current.version !== version) throw new StateConflictError(key, "its version changed");
       await fs.rm(target, { force: true });
     });
-    await syncDir(path.dirname(target));
+    await fsyncDir(path.dirname(target));
   }
 
   private file(key: string): string {
@@ -109,17 +110,5 @@ export class DirStateStore implements StateStore {
     } finally {
       await fs.rm(lock, { force: true });
     }
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await fs.open(dir, "r");
-  try {
-    await fh.sync();
-  } catch (err) {
-    // Some filesystems refuse fsync on a directory; the rename is still atomic.
-    if ((err as NodeJS.ErrnoException).code !== "EINVAL" && (err as NodeJS.ErrnoException).code !== "EISDIR") throw err;
-  } finally {
-    await fh.close();
   }
 }

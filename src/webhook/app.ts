@@ -1,8 +1,9 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
+import type { Readiness } from "../ops/readiness.js";
 import type { Envelope } from "../records/envelope.js";
-import type { Readiness, Sink } from "../sink/sink.js";
+import type { Sink } from "../sink/sink.js";
 import { checkContentType, PayloadParseError, parsePayload } from "./body.js";
 import { unparsableWebhook, type WebhookEnvelopes, webhookToEnvelopes } from "./payload.js";
 import { SIGNATURE_HEADER, verifySignature } from "./signature.js";

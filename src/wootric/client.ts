@@ -1,6 +1,7 @@
+import { fullJitterDelay } from "../common/backoff.js";
+import { type Clock, systemClock } from "../common/clock.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
-import { type Clock, systemClock } from "./clock.js";
 import { WootricApiError, WootricAuthError, WootricUnavailableError } from "./errors.js";
 import { RateLimitPacer } from "./rate-limit.js";
 
@@ -280,8 +281,7 @@ export class WootricClient {
   private async backoff(attempt: number, endpoint: string, why: string, signal?: AbortSignal): Promise<void> {
     const base = this.opts.backoffBaseMs ?? 500;
     const cap = this.opts.backoffCapMs ?? 30_000;
-    // Full jitter: uniformly random up to the exponential ceiling, so retrying replicas do not synchronise.
-    const ms = Math.round(this.random() * Math.min(cap, base * 2 ** (attempt - 1)));
+    const ms = fullJitterDelay(attempt - 1, base, cap, this.random);
     this.opts.logger.warn("wootric request failed; retrying", { endpoint, reason: why, attempt, wait_ms: ms });
     await this.wait(ms, "backoff", signal);
   }

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { scaledClock } from "../../src/common/clock.js";
 import { loadConfig } from "../../src/config.js";
 import { S3StateStore } from "../../src/state/s3-store.js";
-import { scaledClock } from "../../src/wootric/clock.js";
 import { checkWootric } from "../../src/wootric/doctor-check.js";
 import { FakeWootric } from "../helpers/fake-wootric.js";
 import { type Moto, motoMissingReason, startMoto } from "../helpers/moto.js";

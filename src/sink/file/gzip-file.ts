@@ -1,7 +1,7 @@
 import { type FileHandle, open, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 import { constants, createGzip, type Gzip } from "node:zlib";
-import { fsyncDir } from "./fs-util.js";
+import { fsyncDir } from "../../common/durable-fs.js";
 
 export const OPEN_SUFFIX = ".open";
 

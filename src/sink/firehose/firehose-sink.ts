@@ -3,8 +3,9 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { makeFirehoseClient, makeS3Client } from "../../aws/clients.js";
 import type { Logger } from "../../log.js";
 import type { Metrics } from "../../ops/metrics.js";
+import type { Readiness } from "../../ops/readiness.js";
 import { type Envelope, serializeEnvelope } from "../../records/envelope.js";
-import { type Readiness, type Sink, SinkUnavailableError } from "../sink.js";
+import { type Sink, SinkUnavailableError } from "../sink.js";
 import { Spool } from "../spool/spool.js";
 import {
   DEFAULT_PACK_LIMITS,
