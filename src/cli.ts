@@ -65,7 +65,7 @@ async function doctor(argv: string[]): Promise<number> {
   return runDoctor(loadConfig(process.env), (line) => process.stdout.write(`${line}\n`));
 }
 
-export async function main(argv: string[]): Promise<number> {
+async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case "serve":

@@ -9,7 +9,7 @@ import { DEV_SECRET_FILE } from "../webhook/dev-secret.js";
 import { checkWootric } from "../wootric/doctor-check.js";
 
 /** A one-line summary of the configuration, with no secret in it. */
-export function describeConfig(config: Config): string {
+function describeConfig(config: Config): string {
   const parts = [
     `listen ${config.http.host}:${config.http.port}`,
     config.sink.kind === "file"
@@ -23,7 +23,7 @@ export function describeConfig(config: Config): string {
   return parts.join("; ");
 }
 
-export async function checkWritableDir(name: string, dir: string): Promise<CheckResult> {
+async function checkWritableDir(name: string, dir: string): Promise<CheckResult> {
   try {
     await mkdir(dir, { recursive: true });
     await access(dir, constants.W_OK);
@@ -36,7 +36,7 @@ export async function checkWritableDir(name: string, dir: string): Promise<Check
   }
 }
 
-export function checkWebhookSecret(config: Config): CheckResult {
+function checkWebhookSecret(config: Config): CheckResult {
   const n = config.webhook.secrets.length;
   if (n > 0)
     return {
@@ -65,7 +65,7 @@ export function checkWebhookSecret(config: Config): CheckResult {
 }
 
 /** POLL_CRON is validated when the configuration loads; this line shows when it fires next. */
-export function checkPollSchedule(cron: string): CheckResult {
+function checkPollSchedule(cron: string): CheckResult {
   const next = nextCronRun(cron);
   if (!next)
     return {
@@ -99,7 +99,7 @@ export async function runDoctorChecks(config: Config): Promise<CheckResult[]> {
   return results;
 }
 
-export function formatCheck(r: CheckResult): string {
+function formatCheck(r: CheckResult): string {
   const mark = r.skipped ? "skip" : r.ok ? " ok " : "FAIL";
   return `[${mark}] ${r.name}: ${r.detail}`;
 }

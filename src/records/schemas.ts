@@ -120,11 +120,3 @@ export const webhookWrapperSchema = z.looseObject({
   response: z.unknown().optional(),
   decline: z.unknown().optional(),
 });
-
-export type WootricResponse = z.infer<typeof responseSchema>;
-export type WootricDecline = z.infer<typeof declineSchema>;
-export type WootricEndUser = z.infer<typeof endUserSchema>;
-export type WootricSegment = z.infer<typeof segmentSchema>;
-export type WootricNpsSummary = z.infer<typeof npsSummarySchema>;
-export type WootricSurveyTemplate = z.infer<typeof surveyTemplateSchema>;
-export type WebhookWrapper = z.infer<typeof webhookWrapperSchema>;

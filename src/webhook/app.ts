@@ -8,7 +8,7 @@ import { checkContentType, PayloadParseError, parsePayload } from "./body.js";
 import { unparsableWebhook, type WebhookEnvelopes, webhookToEnvelopes } from "./payload.js";
 import { SIGNATURE_HEADER, verifySignature } from "./signature.js";
 
-export const WEBHOOK_PATH = "/webhooks/wootric";
+const WEBHOOK_PATH = "/webhooks/wootric";
 
 export interface WebhookAppDeps {
   sink: Sink;

@@ -71,10 +71,6 @@ export class WootricClient {
     this.metricTokens = m?.counter("wootric_tokens_total", "OAuth tokens obtained from Wootric", []);
   }
 
-  get baseUrl(): string {
-    return this.opts.baseUrl;
-  }
-
   /** GET a JSON document. Throws WootricApiError (not retryable), WootricAuthError or WootricUnavailableError. */
   async getJson(path: string, params: QueryParams = {}, signal?: AbortSignal): Promise<unknown> {
     const url = new URL(this.opts.baseUrl + path);

@@ -51,7 +51,7 @@ export async function openFirehoseSink(deps: FirehoseSinkDeps): Promise<Sink> {
     ...(deps.fsync !== undefined ? { fsync: deps.fsync } : {}),
   });
   const metrics = registerProducerMetrics(deps.metrics, spool);
-  const client = deps.firehose ?? makeFirehoseClient({ requestTimeoutMs: tuning.requestTimeoutMs });
+  const client = deps.firehose ?? makeFirehoseClient();
   const ownS3 = settings.deadLetter && !deps.s3 ? makeS3Client() : undefined;
   const deadLetters = settings.deadLetter ? new S3DeadLetterWriter(deps.s3 ?? ownS3!, settings.deadLetter) : undefined;
   const shipper = new Shipper({

@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync } from "node:fs";
-import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fsyncDir } from "../../common/durable-fs.js";
 import type { Logger } from "../../log.js";
@@ -747,20 +747,10 @@ export class Spool {
     await this.lock?.release();
     this.wakeReaders();
   }
-
-  get isClosed(): boolean {
-    return this.closed;
-  }
 }
 
 /** For tests and tools: the spool's segment files currently on disk. */
 export async function listSegmentFiles(dir: string): Promise<string[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
   return names.filter((n) => SEGMENT_RE.test(n)).sort();
-}
-
-export async function spoolDirSize(dir: string): Promise<number> {
-  let total = 0;
-  for (const n of await listSegmentFiles(dir)) total += (await stat(join(dir, n))).size;
-  return total;
 }
