@@ -8,6 +8,17 @@ import { checkStateStore } from "../state/doctor-check.js";
 import { DEV_SECRET_FILE } from "../webhook/dev-secret.js";
 import { checkWootric } from "../wootric/doctor-check.js";
 
+export const DOCTOR_HELP = `Usage: wootric-firehose doctor
+
+Checks what serve and sync need, one line per check: the configuration, the webhook secret, that DATA_DIR (or
+SPOOL_DIR) is writable, the Firehose stream (and the dead-letter bucket), the Wootric credentials, the state store
+(STATE_URL) and POLL_CRON. Checks for parts that are not configured are skipped. Secrets are never printed.
+
+Options:
+  -h, --help   show this text
+
+Exit codes: 0 every check that ran passed, 1 a check failed, 2 configuration error.`;
+
 /** A one-line summary of the configuration, with no secret in it. */
 function describeConfig(config: Config): string {
   const parts = [

@@ -147,6 +147,16 @@ export function createApp(deps: WebhookAppDeps): express.Express {
 
     m.bytes.inc(raw.length);
     countWritten(m.records, result.envelopes);
+    if (deps.logger.isDebugEnabled()) {
+      for (const e of result.envelopes) {
+        deps.logger.debug("webhook record stored", {
+          entity: e.entity,
+          id: e.id,
+          event_name: e.event_name,
+          dedup_key: e.dedup_key,
+        });
+      }
+    }
     for (const dl of result.deadLetters) {
       m.deadLetters.inc({ kind: dl.kind });
       deps.logger.warn("webhook kept as a dead letter", { kind: dl.kind, reason: dl.reason, bytes: raw.length });
