@@ -10,6 +10,7 @@ import { type RunOutcome, runPoller } from "../poller/run.js";
 import { type StreamDecl, selectStreams } from "../poller/streams.js";
 import { createSink } from "../sink/create-sink.js";
 import { openStateStore } from "../state/open-store.js";
+import { explainStartupError } from "./startup-errors.js";
 
 class UsageError extends Error {}
 
@@ -160,6 +161,11 @@ async function runCommand(name: string, argv: string[], toMode: (v: Values) => R
       sinkClosed = true;
     }
   } catch (err) {
+    const explained = explainStartupError(err, config);
+    if (explained) {
+      process.stderr.write(`${name}: ${explained.message}\n`);
+      return 2;
+    }
     logger.error(`${name} failed`, { error: (err as Error).message, closed_sink: sinkClosed });
     return 1;
   } finally {

@@ -1,6 +1,7 @@
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { sleep } from "../common/clock.js";
 import { isProcessAlive } from "../common/process.js";
 
 /** Another live process holds the directory (two writers would finalise or delete each other's files). */
@@ -63,7 +64,7 @@ export async function lockDirectory(
     }
     if (Date.now() - holder.heartbeatAt > staleMs) break;
     if (Date.now() > deadline) throw new DirectoryInUseError(target.variable, target.dir, path, holder);
-    await new Promise((r) => setTimeout(r, Math.min(1000, heartbeatMs)));
+    await sleep(Math.min(1000, heartbeatMs));
   }
   // write + rename: a reader never sees a half-written lock (which would look free)
   const tmp = `${path}.${me.host}.${me.pid}.tmp`;

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { promises as fs } from "node:fs";
 import path from "node:path";
+import { sleep } from "../common/clock.js";
 import { fsyncDir, mkdirDurable } from "../common/durable-fs.js";
 import { assertKey, StateConflictError, type StateStore, type StoredDoc, type WriteCondition } from "./store.js";
 
@@ -102,7 +103,7 @@ export class DirStateStore implements StateStore {
           continue;
         }
         if (Date.now() > deadline) throw new StateConflictError(key, "another writer holds its lock");
-        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
+        await sleep(5 + Math.random() * 20);
       }
     }
     try {
