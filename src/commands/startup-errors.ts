@@ -45,7 +45,7 @@ function listenError(err: NodeJS.ErrnoException, host: string, port: number): St
 function inside(path: string, dir: string): boolean {
   const p = resolve(path);
   const d = resolve(dir);
-  return p === d || p.startsWith(d + sep);
+  return p === d || p.startsWith(d.endsWith(sep) ? d : d + sep);
 }
 
 /** The directory the sink writes to at start-up, with the variable that names it (SPOOL_DIR: DATA_DIR/_spool by default). */
@@ -56,7 +56,7 @@ function sinkDir(config: Config): { variable: string; dir: string } {
 }
 
 function directoryError(err: NodeJS.ErrnoException, config: Config): StartupError | undefined {
-  if (!["EACCES", "EPERM", "EROFS"].includes(err.code ?? "") || typeof err.path !== "string") return undefined;
+  if (!["EACCES", "EPERM", "EROFS"].includes(err?.code ?? "") || typeof err.path !== "string") return undefined;
   const path = err.path;
   // A path inside the directory, or a parent that mkdir -p could not create it in (a root-owned mount point).
   const match = sinkDir(config);
