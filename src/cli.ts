@@ -56,7 +56,8 @@ function stopLoggingToBrokenStreams(logger: Logger): void {
 async function serve(argv: string[]): Promise<number> {
   if (argv.length > 0) {
     process.stderr.write(
-      `serve takes no arguments (got ${argv.join(" ")}); it is configured with environment variables: see "wootric-firehose serve --help"\n`,
+      `serve takes no arguments (got ${argv.join(" ")}); it is configured with environment variables: ` +
+        'see "wootric-firehose serve --help"\n',
     );
     return 2;
   }

@@ -17,24 +17,29 @@ function listenError(err: NodeJS.ErrnoException, host: string, port: number): St
   switch (err.code) {
     case "EADDRINUSE":
       return new StartupError(
-        `${where}: the port is already in use (EADDRINUSE). Stop the other process listening there, or set PORT to a free port (e.g. PORT=${port + 1})`,
+        `${where}: the port is already in use (EADDRINUSE). ` +
+          `Stop the other process listening there, or set PORT to a free port (e.g. PORT=${port + 1})`,
         { cause: err },
       );
     case "EACCES":
       return new StartupError(
-        `${where}: permission denied (EACCES); ports below 1024 need privileges. Set PORT to 1024 or above (e.g. PORT=8080)`,
+        `${where}: permission denied (EACCES); ports below 1024 need privileges. ` +
+          "Set PORT to 1024 or above (e.g. PORT=8080)",
         { cause: err },
       );
     case "EADDRNOTAVAIL":
       return new StartupError(
-        `${where}: HOST=${host} is not an address of this machine (EADDRNOTAVAIL). Set HOST to one of its addresses, or to 0.0.0.0 (the default) for all interfaces`,
+        `${where}: HOST=${host} is not an address of this machine (EADDRNOTAVAIL). ` +
+          "Set HOST to one of its addresses, or to 0.0.0.0 (the default) for all interfaces",
         { cause: err },
       );
     case "ENOTFOUND":
     case "EAI_AGAIN":
     case "EAI_NONAME":
       return new StartupError(
-        `${where}: HOST=${host} does not resolve to an address (${err.code}). Set HOST to an IP address of this machine or a name that resolves to one, or to 0.0.0.0 (the default) for all interfaces`,
+        `${where}: HOST=${host} does not resolve to an address (${err.code}). ` +
+          "Set HOST to an IP address of this machine or a name that resolves to one, " +
+          "or to 0.0.0.0 (the default) for all interfaces",
         { cause: err },
       );
     default:
@@ -65,7 +70,9 @@ function directoryError(err: NodeJS.ErrnoException, config: Config): StartupErro
   const uid = process.getuid?.();
   return new StartupError(
     `${match.variable}=${match.dir}: ${what} (${err.code}) at ${path}: the service cannot write there. ` +
-      `Make the directory writable by the user the service runs as (uid ${uid ?? "?"}; the Docker image runs as the node user, uid ${IMAGE_UID}: for a bind mount, chown -R ${IMAGE_UID}:${IMAGE_UID} the host directory), or set ${match.variable} to a writable directory`,
+      `Make the directory writable by the user the service runs as (uid ${uid ?? "?"}; ` +
+      `the Docker image runs as the node user, uid ${IMAGE_UID}: for a bind mount, ` +
+      `chown -R ${IMAGE_UID}:${IMAGE_UID} the host directory), or set ${match.variable} to a writable directory`,
     { cause: err },
   );
 }
