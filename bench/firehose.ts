@@ -33,6 +33,17 @@ const NAIVE = fileURLToPath(new URL("./_naive-producer.ts", import.meta.url));
 const SECRET = "bench-secret";
 const STREAM = "bench-stream";
 
+export const usage = `npm run bench -- firehose [--seconds 15] [--outage-seconds 30] [--rate 1000] [--firehose-latency-ms 20]
+                            [--only billing,steady,spool,outage] [--skip-outage]
+
+Firehose producer efficiency against the local Firehose stub, compared with a naive one-record-per-event producer.
+  --seconds N               length of the steady-load phase (default 15)
+  --outage-seconds N        how long the stub answers 500 in the outage phase (default 30)
+  --rate N                  webhooks per second, open loop (default 1000)
+  --firehose-latency-ms N   latency the stub adds to each call (default 20)
+  --only a,b                phases to run: billing, steady, spool, outage (default: all)
+  --skip-outage             all phases but the outage`;
+
 function arg(args: string[], name: string, def: number): number {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : def;

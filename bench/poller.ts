@@ -20,15 +20,22 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { scaledClock } from "../src/common/clock.js";
 import { loadConfig } from "../src/config.js";
 import { silentLogger } from "../src/log.js";
 import { Metrics } from "../src/ops/metrics.js";
 import { makeClient, runPoller } from "../src/poller/run.js";
 import { selectStreams } from "../src/poller/streams.js";
 import { DirStateStore } from "../src/state/dir-store.js";
-import { scaledClock } from "../src/wootric/clock.js";
 import { FakeWootric } from "../test/helpers/fake-wootric.js";
 import { MemorySink } from "../test/helpers/memory-sink.js";
+
+export const usage = `npm run bench -- poller [--records 20000] [--scale 60] [--limit 100]
+
+A backfill from the fake Wootric API under its rate limit, on a clock running --scale times faster than the wall.
+  --records N   responses in the fake account (default 20000)
+  --scale N     clock speed-up: 60 makes one wall second one API minute (default 60)
+  --limit N     the API's requests per minute (default 100)`;
 
 function arg(args: string[], name: string, def: number): number {
   const i = args.indexOf(`--${name}`);

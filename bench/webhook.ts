@@ -19,6 +19,13 @@ const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 const BARE = fileURLToPath(new URL("./_bare-express.ts", import.meta.url));
 const SECRET = "bench-secret";
 
+export const usage = `npm run bench -- webhook [--seconds 10] [--concurrency 32] [--rounds 2]
+
+Signed-webhook throughput and latency of the real serve (file sink) against a bare Express app, same machine, same run.
+  --seconds N       length of each measured round (default 10)
+  --concurrency N   requests in flight (default 32)
+  --rounds N        rounds per server, alternating (default 2)`;
+
 function arg(args: string[], name: string, def: number): number {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : def;

@@ -1,5 +1,5 @@
-import schedule from "node-schedule";
 import { z } from "zod";
+import { isCalendarDate, isValidCron } from "./common/validate.js";
 
 /**
  * Every setting comes from the environment and is validated here, once, at start-up.
@@ -38,17 +38,9 @@ const isoDate = z.preprocess(
   z
     .string()
     .regex(/^\d{4}-\d{2}-\d{2}$/, { message: "must be a date written YYYY-MM-DD" })
-    .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)), { message: "is not a real calendar date" })
+    .refine(isCalendarDate, { message: "is not a real calendar date" })
     .optional(),
 );
-
-/** Asks node-schedule itself, so what passes here is exactly what the scheduler accepts. */
-function isValidCron(rule: string): boolean {
-  const job = new schedule.Job(() => undefined);
-  const ok = job.schedule({ rule, tz: "Etc/UTC" });
-  job.cancel();
-  return ok;
-}
 
 export const REGION_BASE_URLS = {
   us: "https://api.wootric.com",

@@ -10,6 +10,11 @@ export function makeS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
   return new S3Client({ forcePathStyle: customEndpoint, maxAttempts: 5 });
 }
 
-export function makeFirehoseClient(opts: { maxAttempts?: number; requestTimeoutMs?: number } = {}): FirehoseClient {
+/**
+ * No client-wide timeout: every call passes its own `abortSignal` (FirehoseService: the shipper's requestTimeoutMs,
+ * 60 s by default; doctor: 10 s), which aborts the HTTP request. maxAttempts defaults to 1 because the shipper
+ * retries itself, with backoff and per-entry resends the SDK's retry cannot do.
+ */
+export function makeFirehoseClient(opts: { maxAttempts?: number } = {}): FirehoseClient {
   return new FirehoseClient({ maxAttempts: opts.maxAttempts ?? 1 });
 }

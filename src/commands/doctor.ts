@@ -1,13 +1,26 @@
 import { access, constants, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { nextCronRun } from "../common/validate.js";
 import type { Config } from "../config.js";
 import type { CheckResult } from "../ops/check.js";
 import { checkFirehose } from "../sink/firehose/doctor-check.js";
+import { checkStateStore } from "../state/doctor-check.js";
 import { DEV_SECRET_FILE } from "../webhook/dev-secret.js";
 import { checkWootric } from "../wootric/doctor-check.js";
 
+export const DOCTOR_HELP = `Usage: wootric-firehose doctor
+
+Checks what serve and sync need, one line per check: the configuration, the webhook secret, that DATA_DIR (or
+SPOOL_DIR) is writable, the Firehose stream (and the dead-letter bucket), the Wootric credentials, the state store
+(STATE_URL) and POLL_CRON. Checks for parts that are not configured are skipped. Secrets are never printed.
+
+Options:
+  -h, --help   show this text
+
+Exit codes: 0 every check that ran passed, 1 a check failed, 2 configuration error.`;
+
 /** A one-line summary of the configuration, with no secret in it. */
-export function describeConfig(config: Config): string {
+function describeConfig(config: Config): string {
   const parts = [
     `listen ${config.http.host}:${config.http.port}`,
     config.sink.kind === "file"
@@ -21,7 +34,7 @@ export function describeConfig(config: Config): string {
   return parts.join("; ");
 }
 
-export async function checkWritableDir(name: string, dir: string): Promise<CheckResult> {
+async function checkWritableDir(name: string, dir: string): Promise<CheckResult> {
   try {
     await mkdir(dir, { recursive: true });
     await access(dir, constants.W_OK);
@@ -34,7 +47,7 @@ export async function checkWritableDir(name: string, dir: string): Promise<Check
   }
 }
 
-export function checkWebhookSecret(config: Config): CheckResult {
+function checkWebhookSecret(config: Config): CheckResult {
   const n = config.webhook.secrets.length;
   if (n > 0)
     return {
@@ -62,13 +75,32 @@ export function checkWebhookSecret(config: Config): CheckResult {
   };
 }
 
+/** POLL_CRON is validated when the configuration loads; this line shows when it fires next. */
+function checkPollSchedule(cron: string): CheckResult {
+  const next = nextCronRun(cron);
+  if (!next)
+    return {
+      name: "poll schedule",
+      ok: false,
+      detail: `POLL_CRON "${cron}" is not a valid cron expression (e.g. "*/15 * * * *")`,
+    };
+  return { name: "poll schedule", ok: true, detail: `POLL_CRON "${cron}" (UTC), next run ${next.toISOString()}` };
+}
+
+/** The poller's checks: Wootric credentials, then (only when they are set) its state store and schedule. */
+async function checkPoller(config: Config): Promise<CheckResult[]> {
+  const wootric = await checkWootric(config);
+  if (!config.wootric) return wootric;
+  return [...wootric, await checkStateStore(config), checkPollSchedule(config.poll.cron)];
+}
+
 /** Every check `doctor` runs, in order. */
 export async function runDoctorChecks(config: Config): Promise<CheckResult[]> {
   const results: CheckResult[] = [{ name: "config", ok: true, detail: describeConfig(config) }];
   results.push(checkWebhookSecret(config));
   if (config.sink.kind === "file") results.push(await checkWritableDir("DATA_DIR", config.sink.dataDir));
   else results.push(await checkWritableDir("SPOOL_DIR", config.sink.spoolDir));
-  for (const check of [checkFirehose, checkWootric]) {
+  for (const check of [checkFirehose, checkPoller]) {
     try {
       results.push(...(await check(config)));
     } catch (err) {
@@ -78,7 +110,7 @@ export async function runDoctorChecks(config: Config): Promise<CheckResult[]> {
   return results;
 }
 
-export function formatCheck(r: CheckResult): string {
+function formatCheck(r: CheckResult): string {
   const mark = r.skipped ? "skip" : r.ok ? " ok " : "FAIL";
   return `[${mark}] ${r.name}: ${r.detail}`;
 }

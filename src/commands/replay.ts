@@ -16,7 +16,7 @@ import { openStateStore } from "../state/open-store.js";
 export const REPLAY_USAGE = `replay [--since T] [--until T] [--dry-run] [--redrive]
                             re-run dead letters through today's parser; --redrive: Firehose's failed records`;
 
-const REPLAY_HELP = `Usage: wootric-firehose replay [--since T] [--until T] [--dry-run] [--redrive]
+export const REPLAY_HELP = `Usage: wootric-firehose replay [--since T] [--until T] [--dry-run] [--redrive]
 
 Re-runs dead letters through today's parser and writes the records that now parse to the sink, with their
 original received_at (so the same dedup_key and version) and a replayed_at.

@@ -1,13 +1,13 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { sleep } from "../common/clock.js";
 import { type Config, requireWebhookSecurity } from "../config.js";
 import type { Logger } from "../log.js";
 import { Metrics } from "../ops/metrics.js";
-import { combineReadiness } from "../ops/readiness.js";
-import { delay } from "../ops/shutdown.js";
+import { combineReadiness, type Readiness } from "../ops/readiness.js";
 import { type PollerHandle, startPollerSchedule } from "../poller/schedule.js";
 import { createSink } from "../sink/create-sink.js";
-import type { Readiness, Sink } from "../sink/sink.js";
+import type { Sink } from "../sink/sink.js";
 import { createApp } from "../webhook/app.js";
 import { ensureDevSecret } from "../webhook/dev-secret.js";
 
@@ -34,6 +34,31 @@ async function resolveWebhookSecrets(config: Config, logger: Logger): Promise<st
   }
   const { secret } = await ensureDevSecret(config.sink.dataDir, logger);
   return [secret];
+}
+
+export const SERVE_HELP = `Usage: wootric-firehose serve
+
+Receives Wootric webhooks on POST /webhooks/wootric and answers 2xx only once each record is durable; when
+WOOTRIC_CLIENT_ID and WOOTRIC_CLIENT_SECRET are set, also polls the Wootric API on POLL_CRON. Also serves GET /healthz,
+/readyz and /metrics. Stops cleanly on SIGTERM or Ctrl-C (a second one exits at once).
+
+Options:
+  -h, --help   show this text
+
+Configured with environment variables, for example:
+  PORT, HOST                    where to listen (default 0.0.0.0:8080)
+  WOOTRIC_WEBHOOK_SECRET        the secret token of Wootric's outgoing webhooks
+  FIREHOSE_STREAM_NAME          deliver to this Firehose stream (spooled under SPOOL_DIR first);
+                                without it records go to gzip files under DATA_DIR (default ./data)
+  LOG_LEVEL, LOG_FORMAT         debug logs one line per stored webhook record
+See README.md for every variable. Exit codes: 0 stopped cleanly, 1 failure, 2 configuration or start-up error.`;
+
+/** The URL to print: an unspecified address (all interfaces) is reached through this host's loopback. */
+function localUrl(addr: AddressInfo): { url: string; allInterfaces: boolean } {
+  if (addr.address === "0.0.0.0") return { url: `http://127.0.0.1:${addr.port}`, allInterfaces: true };
+  if (addr.address === "::") return { url: `http://localhost:${addr.port}`, allInterfaces: true };
+  const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  return { url: `http://${host}:${addr.port}`, allInterfaces: false };
 }
 
 /** Composes config → sink → HTTP app (→ poller) and listens on HOST:PORT. */
@@ -91,9 +116,8 @@ export async function startService(config: Config, logger: Logger, metrics = new
   // sends a request into a socket Node is closing (Node's 5 s default causes sporadic 502s behind an ALB).
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
-  const addr = server.address() as AddressInfo;
-  const url = `http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;
-  logger.info("listening", {
+  const { url, allInterfaces } = localUrl(server.address() as AddressInfo);
+  logger.info(`listening on ${url}${allInterfaces ? ` (all interfaces, HOST=${config.http.host})` : ""}`, {
     url,
     webhook: `${url}/webhooks/wootric`,
     sink: sink.kind,
@@ -110,7 +134,10 @@ export async function startService(config: Config, logger: Logger, metrics = new
       // Idle keep-alive sockets are closed now; busy ones after their response (which says Connection: close).
       const sweeper = setInterval(() => server.closeIdleConnections(), 50);
       server.closeIdleConnections();
-      const timedOut = await Promise.race([closed.then(() => false), delay(config.shutdownTimeoutMs).then(() => true)]);
+      const timedOut = await Promise.race([
+        closed.then(() => false),
+        sleep(config.shutdownTimeoutMs, undefined, { unref: true }).then(() => true),
+      ]);
       clearInterval(sweeper);
       if (timedOut) {
         logger.warn("in-flight requests did not finish before SHUTDOWN_TIMEOUT_MS; closing their connections");
@@ -118,7 +145,7 @@ export async function startService(config: Config, logger: Logger, metrics = new
       }
       if (poller) {
         try {
-          await Promise.race([poller.stop(), delay(Math.max(0, deadline - Date.now()))]);
+          await Promise.race([poller.stop(), sleep(deadline - Date.now(), undefined, { unref: true })]);
         } catch (err) {
           logger.error("poller did not stop cleanly", { error: (err as Error).message });
         }

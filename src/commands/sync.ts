@@ -1,4 +1,6 @@
 import { parseArgs } from "node:util";
+import { systemClock } from "../common/clock.js";
+import { isCalendarDate } from "../common/validate.js";
 import { type Config, ConfigError, loadConfig } from "../config.js";
 import { createLogger, type Logger } from "../log.js";
 import { Metrics } from "../ops/metrics.js";
@@ -8,18 +10,54 @@ import { type RunOutcome, runPoller } from "../poller/run.js";
 import { type StreamDecl, selectStreams } from "../poller/streams.js";
 import { createSink } from "../sink/create-sink.js";
 import { openStateStore } from "../state/open-store.js";
-import { systemClock } from "../wootric/clock.js";
+import { explainStartupError } from "./startup-errors.js";
 
 class UsageError extends Error {}
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const STREAMS_HELP = `  --streams a,b          only these streams (default: all): end_users, responses, declines, segments,
+                         survey_templates, nps_summary
+  -h, --help             show this text`;
+
+const ENV_HELP = `Needs WOOTRIC_CLIENT_ID and WOOTRIC_CLIENT_SECRET; writes where serve does (FIREHOSE_STREAM_NAME, or files under
+DATA_DIR); bookmarks and the lease live at STATE_URL. Exit codes: 0 done, 1 a stream failed or was stopped (the next
+run resumes), 2 usage or configuration error.`;
+
+export const SYNC_HELP = `Usage: wootric-firehose sync --once [--full] [--streams a,b]
+
+Runs one incremental sync of the Wootric API from the saved bookmarks, then exits. With --full, runs the full
+reconciliation instead: every stream's whole history, writing old edits, backdated records and a tombstone for each
+deleted record (serve runs it on RECONCILE_CRON).
+
+Options:
+  --once                 required: run once and exit (serve runs the poller on POLL_CRON)
+  --full                 the full reconciliation instead of the incremental sync
+${STREAMS_HELP}
+
+${ENV_HELP}`;
+
+export const BACKFILL_HELP = `Usage: wootric-firehose backfill --since YYYY-MM-DD [--until YYYY-MM-DD] [--streams a,b]
+
+Re-reads a date range from the Wootric API (records updated in it) without moving the bookmarks, then exits.
+
+Options:
+  --since YYYY-MM-DD     first day to read (UTC), required
+  --until YYYY-MM-DD     day to stop before (exclusive; default: now)
+${STREAMS_HELP}
+
+${ENV_HELP}`;
+
+/** parseArgs' own messages tell a programmer how to quote "--"; an operator needs the flag and where the help is. */
+function parserMessage(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  const option = /option '(-[^' ]+)/i.exec(e.message ?? "")?.[1];
+  if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) return `unknown option ${option}`;
+  if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option) return `${option} needs a value`;
+  return e.message ?? String(err);
+}
+
 function checkDate(flag: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  if (
-    !DATE.test(value) ||
-    Number.isNaN(Date.parse(`${value}T00:00:00Z`)) ||
-    new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value
-  ) {
+  if (!isCalendarDate(value)) {
     throw new UsageError(`${flag} must be a calendar date written YYYY-MM-DD (got ${JSON.stringify(value)})`);
   }
   return value;
@@ -51,25 +89,40 @@ export async function runBackfillCommand(argv: string[]): Promise<number> {
   });
 }
 
-type Values = { once?: boolean; full?: boolean; streams?: string; since?: string; until?: string };
+type Values = { once?: boolean; full?: boolean; streams?: string; since?: string; until?: string; help?: boolean };
+
+function parseCommandArgs(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    options: {
+      once: { type: "boolean" },
+      full: { type: "boolean" },
+      streams: { type: "string" },
+      since: { type: "string" },
+      until: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+}
 
 async function runCommand(name: string, argv: string[], toMode: (v: Values) => RunMode): Promise<number> {
   let config: Config;
   let mode: RunMode;
   let streams: StreamDecl[];
   try {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      options: {
-        once: { type: "boolean" },
-        full: { type: "boolean" },
-        streams: { type: "string" },
-        since: { type: "string" },
-        until: { type: "string" },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
+    let parsed: ReturnType<typeof parseCommandArgs>;
+    try {
+      parsed = parseCommandArgs(argv);
+    } catch (err) {
+      throw new UsageError(parserMessage(err));
+    }
+    const { values, positionals } = parsed;
+    if (values.help) {
+      process.stdout.write(`${name === "sync" ? SYNC_HELP : BACKFILL_HELP}\n`);
+      return 0;
+    }
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals.join(" ")}`);
     mode = toMode(values);
     streams = selectStreams(values.streams);
@@ -80,7 +133,12 @@ async function runCommand(name: string, argv: string[], toMode: (v: Values) => R
       );
     }
   } catch (err) {
-    const msg = err instanceof ConfigError ? err.message : `${name}: ${(err as Error).message}`;
+    const msg =
+      err instanceof UsageError
+        ? `${name}: ${err.message}; run "wootric-firehose ${name} --help" for the options`
+        : err instanceof ConfigError
+          ? err.message
+          : `${name}: ${(err as Error).message}`;
     process.stderr.write(`${msg}\n`);
     return 2;
   }
@@ -112,6 +170,11 @@ async function runCommand(name: string, argv: string[], toMode: (v: Values) => R
       sinkClosed = true;
     }
   } catch (err) {
+    const explained = explainStartupError(err, config);
+    if (explained) {
+      process.stderr.write(`${name}: ${explained.message}\n`);
+      return 2;
+    }
     logger.error(`${name} failed`, { error: (err as Error).message, closed_sink: sinkClosed });
     return 1;
   } finally {

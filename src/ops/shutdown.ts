@@ -18,8 +18,3 @@ export function onShutdownSignal(logger: Logger, handler: (signal: NodeJS.Signal
   process.on("SIGTERM", listener);
   process.on("SIGINT", listener);
 }
-
-/** Resolves after `ms`, without keeping the process alive. */
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}

@@ -1,5 +1,5 @@
+import type { Clock } from "../common/clock.js";
 import type { Metrics } from "../ops/metrics.js";
-import type { Clock } from "../wootric/clock.js";
 
 /** The poller's own metrics; Wootric request metrics are registered by the client. */
 export class PollerMetrics {

@@ -1,5 +1,5 @@
+import type { Clock } from "../common/clock.js";
 import type { Logger } from "../log.js";
-import type { Clock } from "../wootric/clock.js";
 
 /** Receives what a run is doing; the engine and the client report into it. */
 export interface ProgressSink {

@@ -1,12 +1,12 @@
+import { type Clock, systemClock } from "../common/clock.js";
+import { isFatal } from "../common/errors.js";
 import type { Config } from "../config.js";
-import { isFatal } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Sink } from "../sink/sink.js";
 import { Lease, LeaseHeldError, LeaseLostError } from "../state/lease.js";
 import type { StateStore } from "../state/store.js";
 import { WootricClient } from "../wootric/client.js";
-import { type Clock, systemClock } from "../wootric/clock.js";
 import { type RunMode, runStream, type StreamResult } from "./engine.js";
 import { PollerMetrics } from "./poller-metrics.js";
 import { noProgress, type ProgressSink } from "./progress.js";

@@ -1,11 +1,12 @@
 import schedule from "node-schedule";
+import { systemClock } from "../common/clock.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
-import type { Readiness, Sink } from "../sink/sink.js";
+import type { Readiness } from "../ops/readiness.js";
+import type { Sink } from "../sink/sink.js";
 import { openStateStore } from "../state/open-store.js";
 import { bookmarkKey, StreamStateDoc } from "../state/stream-state.js";
-import { systemClock } from "../wootric/clock.js";
 import { PollerMetrics } from "./poller-metrics.js";
 import { makeClient, runPoller } from "./run.js";
 import { STREAM_NAMES, STREAMS } from "./streams.js";

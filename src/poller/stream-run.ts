@@ -1,3 +1,4 @@
+import type { Clock } from "../common/clock.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import type { RecordEntity } from "../records/entities.js";
@@ -7,7 +8,6 @@ import type { Lease } from "../state/lease.js";
 import { StateError, type StateStore } from "../state/store.js";
 import type { StreamStateDoc } from "../state/stream-state.js";
 import type { WootricClient } from "../wootric/client.js";
-import type { Clock } from "../wootric/clock.js";
 import type { PollerMetrics } from "./poller-metrics.js";
 import type { ProgressSink } from "./progress.js";
 

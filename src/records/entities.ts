@@ -30,5 +30,5 @@ export const ENTITY_DEFS = {
 export type RecordEntity = keyof typeof ENTITY_DEFS;
 export type Entity = RecordEntity | "dead_letter";
 
-export const RECORD_ENTITIES = Object.keys(ENTITY_DEFS) as RecordEntity[];
+const RECORD_ENTITIES = Object.keys(ENTITY_DEFS) as RecordEntity[];
 export const ENTITIES: readonly Entity[] = [...RECORD_ENTITIES, "dead_letter"];

@@ -50,7 +50,7 @@ export class RecordValidationError extends Error {
 }
 
 /** JSON with object keys sorted at every level, so equal content hashes equally whatever the key order. */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   const entries = Object.entries(value as Record<string, unknown>)
@@ -68,7 +68,7 @@ export function contentHash(value: unknown): string {
  * entity + id + updated_at as epoch seconds (webhooks carry milliseconds, the API whole seconds),
  * or a hash of the content where the record has no updated_at.
  */
-export function dedupKey(entity: Entity, id: number | string, data: Record<string, unknown>): string {
+function dedupKey(entity: Entity, id: number | string, data: Record<string, unknown>): string {
   const updated = toEpochSeconds(data.updated_at);
   return updated === undefined ? `${entity}:${id}:h${contentHash(data)}` : `${entity}:${id}:${updated}`;
 }

@@ -39,7 +39,7 @@ export const GLUE_TABLE_NAMES: Record<Entity, string> = {
  * sent by Wootric, so it lives here beside the other column sources; the unit test builds a real dead letter and
  * checks every key it carries has a column.
  */
-export const deadLetterDataSchema = z.object({
+const deadLetterDataSchema = z.object({
   reason: z.string(),
   raw: z.string(),
   raw_encoding: z.enum(["utf8", "base64"]),
@@ -72,7 +72,7 @@ function alternatives(s: JsonSchema): JsonSchema[] {
 }
 
 /** Hive type of one JSON Schema node. */
-export function hiveType(s: JsonSchema): string {
+function hiveType(s: JsonSchema): string {
   const alts = alternatives(s);
   const types = [...new Set(alts.map(hiveTypeOfSingle))];
   if (types.length === 1) return types[0]!;

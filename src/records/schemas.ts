@@ -157,11 +157,3 @@ export function nullableTextFields(schema: z.ZodType): string[] {
     .filter(([, s]) => s === text || s === timestamp)
     .map(([k]) => k);
 }
-
-export type WootricResponse = z.infer<typeof responseSchema>;
-export type WootricDecline = z.infer<typeof declineSchema>;
-export type WootricEndUser = z.infer<typeof endUserSchema>;
-export type WootricSegment = z.infer<typeof segmentSchema>;
-export type WootricNpsSummary = z.infer<typeof npsSummarySchema>;
-export type WootricSurveyTemplate = z.infer<typeof surveyTemplateSchema>;
-export type WebhookWrapper = z.infer<typeof webhookWrapperSchema>;

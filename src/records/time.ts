@@ -12,7 +12,7 @@ const SPACED = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?\s*(Z
 const MAX_DATE_MS = 8.64e15;
 
 /** Milliseconds since the epoch, or undefined when the value is not a timestamp we understand. */
-export function parseWootricTimeMs(value: unknown): number | undefined {
+function parseWootricTimeMs(value: unknown): number | undefined {
   if (typeof value === "number" && Number.isFinite(value)) {
     // Unix seconds unless it is obviously milliseconds (after year 33658 in seconds).
     const ms = value > 1e12 ? Math.trunc(value) : Math.trunc(value * 1000);

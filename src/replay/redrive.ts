@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { type FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
-import { fullJitterDelay, sleep } from "../sink/firehose/backoff.js";
+import { fullJitterDelay } from "../common/backoff.js";
+import { sleepUnlessAborted } from "../common/clock.js";
 import { FIREHOSE_LIMITS } from "../sink/firehose/config.js";
 import { classifyError } from "../sink/firehose/service.js";
 import type { ReplayProgress } from "./progress.js";
@@ -170,7 +171,7 @@ async function putAll<T extends { r: FailedRecord }>(deps: RedriveDeps, records:
   const maxAttempts = deps.maxAttempts ?? 8;
   for (let attempt = 0; todo.length > 0 && attempt < maxAttempts; attempt++) {
     if (attempt > 0) {
-      const slept = await sleep(
+      const slept = await sleepUnlessAborted(
         fullJitterDelay(attempt, deps.backoffBaseMs ?? 200, deps.backoffCapMs ?? 10_000),
         deps.signal,
       );

@@ -1,6 +1,8 @@
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { sleep } from "../common/clock.js";
+import { isProcessAlive } from "../common/process.js";
 
 /** Another live process holds the directory (two writers would finalise or delete each other's files). */
 export class DirectoryInUseError extends Error {
@@ -16,15 +18,6 @@ interface LockContent {
   host: string;
   pid: number;
   heartbeatAt: number;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 export interface DirLockOptions {
@@ -66,12 +59,12 @@ export async function lockDirectory(
     }
     if (!holder || holder.pid === undefined) break;
     if (holder.host === me.host) {
-      if (holder.pid === me.pid || !isAlive(holder.pid)) break;
+      if (holder.pid === me.pid || !isProcessAlive(holder.pid)) break;
       throw new DirectoryInUseError(target.variable, target.dir, path, holder);
     }
     if (Date.now() - holder.heartbeatAt > staleMs) break;
     if (Date.now() > deadline) throw new DirectoryInUseError(target.variable, target.dir, path, holder);
-    await new Promise((r) => setTimeout(r, Math.min(1000, heartbeatMs)));
+    await sleep(Math.min(1000, heartbeatMs));
   }
   // write + rename: a reader never sees a half-written lock (which would look free)
   const tmp = `${path}.${me.host}.${me.pid}.tmp`;

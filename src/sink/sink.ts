@@ -1,3 +1,4 @@
+import type { Readiness } from "../ops/readiness.js";
 import type { Envelope } from "../records/envelope.js";
 
 /** Thrown by Sink.write when records cannot be made durable now (spool full, disk error, sink stopped). */
@@ -6,11 +7,6 @@ export class SinkUnavailableError extends Error {
     super(message, options);
     this.name = "SinkUnavailableError";
   }
-}
-
-export interface Readiness {
-  ready: boolean;
-  reason?: string;
 }
 
 /**

@@ -1,10 +1,29 @@
 import { createHash, randomUUID } from "node:crypto";
 import { promises as fs } from "node:fs";
+import { hostname } from "node:os";
 import path from "node:path";
+import { sleep } from "../common/clock.js";
+import { fsyncDir, mkdirDurable } from "../common/durable-fs.js";
+import { isProcessAlive } from "../common/process.js";
 import { assertKey, StateConflictError, type StateStore, type StoredDoc, type WriteCondition } from "./store.js";
 
 /** A lock older than this belongs to a writer that died between taking it and renaming (a few ms of work). */
 const STALE_LOCK_MS = 10_000;
+
+/**
+ * A lock whose writer is gone: held by a process of this host that no longer runs (killed between taking the lock and
+ * releasing it), or older than STALE_LOCK_MS (a writer elsewhere that died; the locked work takes milliseconds).
+ */
+async function isAbandoned(lock: string): Promise<boolean> {
+  const st = await fs.stat(lock).catch(() => undefined);
+  if (!st) return false;
+  if (Date.now() - st.mtimeMs > STALE_LOCK_MS) return true;
+  const owner = await fs
+    .readFile(lock, "utf8")
+    .then((text) => JSON.parse(text) as { host?: unknown; pid?: unknown })
+    .catch(() => undefined);
+  return owner?.host === hostname() && typeof owner.pid === "number" && !isProcessAlive(owner.pid);
+}
 
 function versionOf(body: string): string {
   return createHash("sha256").update(body).digest("hex").slice(0, 32);
@@ -37,7 +56,7 @@ export class DirStateStore implements StateStore {
     assertKey(key);
     const target = this.file(key);
     const dir = path.dirname(target);
-    await fs.mkdir(dir, { recursive: true });
+    await mkdirDurable(dir);
     const tmp = `${target}.${randomUUID()}.tmp`;
     const fh = await fs.open(tmp, "wx");
     try {
@@ -62,7 +81,7 @@ export class DirStateStore implements StateStore {
           await fs.rename(tmp, target);
         });
       }
-      await syncDir(dir);
+      await fsyncDir(dir);
     } finally {
       await fs.rm(tmp, { force: true });
     }
@@ -78,7 +97,7 @@ export class DirStateStore implements StateStore {
       if (current.version !== version) throw new StateConflictError(key, "its version changed");
       await fs.rm(target, { force: true });
     });
-    await syncDir(path.dirname(target));
+    await fsyncDir(path.dirname(target));
   }
 
   private file(key: string): string {
@@ -87,21 +106,25 @@ export class DirStateStore implements StateStore {
 
   private async withLock<T>(target: string, key: string, fn: () => Promise<T>): Promise<T> {
     const lock = `${target}.lock`;
-    const deadline = Date.now() + 5_000;
+    // Longer than STALE_LOCK_MS, so a lock left by a writer that died on another host is taken over, not waited out.
+    const deadline = Date.now() + STALE_LOCK_MS + 5_000;
     for (;;) {
       try {
         const fh = await fs.open(lock, "wx");
-        await fh.close();
+        try {
+          await fh.writeFile(JSON.stringify({ host: hostname(), pid: process.pid }));
+        } finally {
+          await fh.close();
+        }
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-        const st = await fs.stat(lock).catch(() => undefined);
-        if (st && Date.now() - st.mtimeMs > STALE_LOCK_MS) {
+        if (await isAbandoned(lock)) {
           await fs.rm(lock, { force: true });
           continue;
         }
         if (Date.now() > deadline) throw new StateConflictError(key, "another writer holds its lock");
-        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
+        await sleep(5 + Math.random() * 20);
       }
     }
     try {
@@ -109,17 +132,5 @@ export class DirStateStore implements StateStore {
     } finally {
       await fs.rm(lock, { force: true });
     }
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await fs.open(dir, "r");
-  try {
-    await fh.sync();
-  } catch (err) {
-    // Some filesystems refuse fsync on a directory; the rename is still atomic.
-    if ((err as NodeJS.ErrnoException).code !== "EINVAL" && (err as NodeJS.ErrnoException).code !== "EISDIR") throw err;
-  } finally {
-    await fh.close();
   }
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { z } from "zod";
-import type { Clock } from "../wootric/clock.js";
+import type { Clock } from "../common/clock.js";
+import { isProcessAlive } from "../common/process.js";
 import { StateConflictError, StateError, type StateStore } from "./store.js";
 
 export const LEASE_KEY = "lease.json";
@@ -176,12 +177,7 @@ export class Lease {
  */
 function heldByDeadLocalProcess(lease: LeaseBody): boolean {
   if (lease.host !== hostname() || lease.pid === undefined || lease.pid === process.pid) return false;
-  try {
-    process.kill(lease.pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "ESRCH";
-  }
+  return !isProcessAlive(lease.pid);
 }
 
 function safeJson(s: string): unknown {

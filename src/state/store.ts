@@ -1,4 +1,4 @@
-import { SyncError } from "../errors.js";
+import { SyncError } from "../common/errors.js";
 
 /**
  * A tiny key → JSON document store with compare-and-swap, backing bookmarks and the poller lease.

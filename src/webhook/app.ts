@@ -1,13 +1,14 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
+import type { Readiness } from "../ops/readiness.js";
 import type { Envelope } from "../records/envelope.js";
-import type { Readiness, Sink } from "../sink/sink.js";
+import type { Sink } from "../sink/sink.js";
 import { checkContentType, PayloadParseError, parseByContent } from "./body.js";
 import { unparsableWebhook, type WebhookEnvelopes, webhookToEnvelopes } from "./payload.js";
 import { SIGNATURE_HEADER, verifySignature } from "./signature.js";
 
-export const WEBHOOK_PATH = "/webhooks/wootric";
+const WEBHOOK_PATH = "/webhooks/wootric";
 
 export interface WebhookAppDeps {
   sink: Sink;
@@ -152,6 +153,16 @@ export function createApp(deps: WebhookAppDeps): express.Express {
 
     m.bytes.inc(raw.length);
     countWritten(m.records, result.envelopes);
+    if (deps.logger.isDebugEnabled()) {
+      for (const e of result.envelopes) {
+        deps.logger.debug("webhook record stored", {
+          entity: e.entity,
+          id: e.id,
+          event_name: e.event_name,
+          dedup_key: e.dedup_key,
+        });
+      }
+    }
     for (const dl of result.deadLetters) {
       m.deadLetters.inc({ kind: dl.kind });
       deps.logger.warn("webhook kept as a dead letter", { kind: dl.kind, reason: dl.reason, bytes: raw.length });

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fsyncDir, mkdirDurable } from "../common/durable-fs.js";
 import type { Logger } from "../log.js";
 
 export const DEV_SECRET_FILE = "webhook-secret";
@@ -10,7 +11,7 @@ export const DEV_SECRET_FILE = "webhook-secret";
  * (mode 0600) at `${DATA_DIR}/webhook-secret`, so local test webhooks can be signed without configuring anything.
  */
 export async function ensureDevSecret(dataDir: string, logger: Logger): Promise<{ secret: string; path: string }> {
-  await mkdir(dataDir, { recursive: true });
+  await mkdirDurable(dataDir);
   const path = join(dataDir, DEV_SECRET_FILE);
   let secret: string;
   try {
@@ -22,6 +23,7 @@ export async function ensureDevSecret(dataDir: string, logger: Logger): Promise<
     } finally {
       await handle.close();
     }
+    await fsyncDir(dataDir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     secret = (await readFile(path, "utf8")).trim();

@@ -1,6 +1,7 @@
+import { fullJitterDelay } from "../common/backoff.js";
+import { type Clock, systemClock } from "../common/clock.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
-import { type Clock, systemClock } from "./clock.js";
 import {
   describeNetworkError,
   WootricApiError,
@@ -79,10 +80,6 @@ export class WootricClient {
       ["reason"],
     );
     this.metricTokens = m?.counter("wootric_tokens_total", "OAuth tokens obtained from Wootric", []);
-  }
-
-  get baseUrl(): string {
-    return this.opts.baseUrl;
   }
 
   /** GET a JSON document. Throws WootricApiError (not retryable), WootricAuthError or WootricUnavailableError. */
@@ -299,8 +296,7 @@ export class WootricClient {
   private async backoff(attempt: number, endpoint: string, why: string, signal?: AbortSignal): Promise<void> {
     const base = this.opts.backoffBaseMs ?? 500;
     const cap = this.opts.backoffCapMs ?? 30_000;
-    // Full jitter: uniformly random up to the exponential ceiling, so retrying replicas do not synchronise.
-    const ms = Math.round(this.random() * Math.min(cap, base * 2 ** (attempt - 1)));
+    const ms = fullJitterDelay(attempt - 1, base, cap, this.random);
     this.opts.logger.warn("wootric request failed; retrying", { endpoint, reason: why, attempt, wait_ms: ms });
     await this.wait(ms, "backoff", signal);
   }

@@ -1,4 +1,4 @@
-import { SyncError } from "../errors.js";
+import { SyncError } from "../common/errors.js";
 
 /** A Wootric answer that retrying will not fix (4xx other than 401/429, or a body that is not what was documented). */
 export class WootricApiError extends SyncError {

@@ -12,13 +12,13 @@ export interface RateLimitState {
 /** Slack after the reset second: the header has one-second resolution and clocks differ a little. */
 export const RESET_MARGIN_MS = 250;
 /** The longest single wait: a minute window plus slack, so a skewed or absurd Reset cannot park the poller. */
-export const MAX_WAIT_MS = 65_000;
+const MAX_WAIT_MS = 65_000;
 /** No Reset header on a 429: the docs say the client may continue after a minute. */
 export const DEFAULT_429_WAIT_MS = 60_000;
 /** A 429 whose Reset is further in our past than this comes from a server whose clock is behind ours. */
-export const RESET_SKEW_TOLERANCE_MS = 5_000;
+const RESET_SKEW_TOLERANCE_MS = 5_000;
 
-export function parseRateLimitHeaders(headers: Headers): RateLimitState | undefined {
+function parseRateLimitHeaders(headers: Headers): RateLimitState | undefined {
   const limit = Number(headers.get("x-rate-limit-limit"));
   const remaining = Number(headers.get("x-rate-limit-remaining"));
   const reset = Number(headers.get("x-rate-limit-reset"));

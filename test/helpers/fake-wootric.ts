@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Clock, systemClock } from "../../src/wootric/clock.js";
+import { type Clock, systemClock } from "../../src/common/clock.js";
 
 /**
  * A faithful fake of the Wootric REST API v1 (reference: shared/reference/wootric-api.md), served over real HTTP on

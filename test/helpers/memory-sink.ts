@@ -1,5 +1,6 @@
+import type { Readiness } from "../../src/ops/readiness.js";
 import type { Envelope } from "../../src/records/envelope.js";
-import { type Readiness, type Sink, SinkUnavailableError } from "../../src/sink/sink.js";
+import { type Sink, SinkUnavailableError } from "../../src/sink/sink.js";
 
 /** An in-memory Sink for engine tests: records what was acknowledged; can be told to fail after N writes. */
 export class MemorySink implements Sink {

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import type { Clock } from "../../src/common/clock.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { silentLogger } from "../../src/log.js";
 import { Metrics } from "../../src/ops/metrics.js";
@@ -11,7 +12,6 @@ import { selectStreams } from "../../src/poller/streams.js";
 import { DirStateStore } from "../../src/state/dir-store.js";
 import type { StateStore } from "../../src/state/store.js";
 import type { WootricClient } from "../../src/wootric/client.js";
-import type { Clock } from "../../src/wootric/clock.js";
 import type { FakeWootric } from "./fake-wootric.js";
 import { MemorySink } from "./memory-sink.js";
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { scaledClock } from "../../src/common/clock.js";
 import { Lease, LeaseHeldError, LeaseLostError } from "../../src/state/lease.js";
 import { StateConflictError, type StateStore } from "../../src/state/store.js";
-import { scaledClock } from "../../src/wootric/clock.js";
 
 /** The compare-and-swap contract every state store must keep; run against the directory store here, S3 (moto) elsewhere. */
 export function stateStoreContract(name: string, open: () => Promise<StateStore>): void {

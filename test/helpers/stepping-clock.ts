@@ -1,4 +1,4 @@
-import { type Clock, scaledClock } from "../../src/wootric/clock.js";
+import { type Clock, scaledClock } from "../../src/common/clock.js";
 
 /** A wall-speed clock starting at `start` that a test can also jump forward (hours pass between two syncs). */
 export function steppingClock(start: number): Clock & { advance(ms: number): void } {

@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { scaledClock, systemClock } from "../../src/common/clock.js";
 import { silentLogger } from "../../src/log.js";
 import { DirStateStore } from "../../src/state/dir-store.js";
 import { Lease } from "../../src/state/lease.js";
 import type { StateStore, WriteCondition } from "../../src/state/store.js";
 import { WootricClient } from "../../src/wootric/client.js";
-import { scaledClock, systemClock } from "../../src/wootric/clock.js";
 import { DEFAULT_429_WAIT_MS, RateLimitPacer } from "../../src/wootric/rate-limit.js";
 import { type FakeRecord, FakeWootric } from "../helpers/fake-wootric.js";
 import { DAY, makeHarness, T0, T0S } from "../helpers/poller-harness.js";
@@ -186,7 +186,7 @@ describe("review regressions: doctor", () => {
       "@aws-sdk/client-s3"
     );
     const { loadConfig } = await import("../../src/config.js");
-    const { checkWootric } = await import("../../src/wootric/doctor-check.js");
+    const { checkStateStore } = await import("../../src/state/doctor-check.js");
     const s3 = mockClient(S3Client);
     const fake = await new FakeWootric().start();
     const dir = mkdtempSync(path.join(tmpdir(), "wf-doctor403-"));
@@ -209,7 +209,7 @@ describe("review regressions: doctor", () => {
         return { ETag: '"v1"', Body: { transformToString: async () => body } };
       });
       s3.on(DeleteObjectCommand).resolves({});
-      const results = await checkWootric(
+      const state = await checkStateStore(
         loadConfig({
           ...fake.env(),
           DATA_DIR: dir,
@@ -219,7 +219,6 @@ describe("review regressions: doctor", () => {
           AWS_SECRET_ACCESS_KEY: "y",
         }),
       );
-      const state = results.find((r) => r.name === "state store")!;
       assert.equal(state.ok, false, state.detail);
       assert.match(state.detail, /s3:ListBucket/);
     } finally {

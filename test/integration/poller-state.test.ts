@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { scaledClock } from "../../src/common/clock.js";
 import { toEpochSeconds } from "../../src/records/time.js";
 import { LEASE_KEY } from "../../src/state/lease.js";
 import { bookmarkKey } from "../../src/state/stream-state.js";
-import { scaledClock } from "../../src/wootric/clock.js";
 import { FakeWootric } from "../helpers/fake-wootric.js";
 import { MemorySink } from "../helpers/memory-sink.js";
 import { DAY, makeHarness, T0, T0S } from "../helpers/poller-harness.js";

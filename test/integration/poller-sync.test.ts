@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { scaledClock } from "../../src/wootric/clock.js";
+import { scaledClock } from "../../src/common/clock.js";
 import { FakeWootric } from "../helpers/fake-wootric.js";
 import { counterValue, DAY, makeHarness, T0, T0S } from "../helpers/poller-harness.js";
 

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { scaledClock } from "../../src/common/clock.js";
 import { loadConfig } from "../../src/config.js";
+import { checkStateStore } from "../../src/state/doctor-check.js";
 import { S3StateStore } from "../../src/state/s3-store.js";
 import { StateConflictError } from "../../src/state/store.js";
 import { decodeShard, monthOf, VersionShards } from "../../src/state/version-map.js";
-import { scaledClock } from "../../src/wootric/clock.js";
-import { checkWootric } from "../../src/wootric/doctor-check.js";
 import { FakeWootric } from "../helpers/fake-wootric.js";
 import { MemorySink } from "../helpers/memory-sink.js";
 import { type Moto, motoMissingReason, startMoto } from "../helpers/moto.js";
@@ -62,12 +62,11 @@ describe("S3 state store against moto", { skip }, () => {
     const saved = { ...process.env };
     try {
       Object.assign(process.env, moto.env);
-      const results = await checkWootric(loadConfig({ ...fake.env(), STATE_URL: `s3://${store.bucket}/state` }));
-      const state = results.find((r) => r.name === "state store");
-      assert.equal(state?.ok, true, state?.detail);
-      assert.match(state!.detail, /^s3:\/\//);
-      const missing = await checkWootric(loadConfig({ ...fake.env(), STATE_URL: "s3://no-such-bucket-wf/state" }));
-      assert.equal(missing.find((r) => r.name === "state store")?.ok, false);
+      const state = await checkStateStore(loadConfig({ ...fake.env(), STATE_URL: `s3://${store.bucket}/state` }));
+      assert.equal(state.ok, true, state.detail);
+      assert.match(state.detail, /^s3:\/\//);
+      const missing = await checkStateStore(loadConfig({ ...fake.env(), STATE_URL: "s3://no-such-bucket-wf/state" }));
+      assert.equal(missing.ok, false);
     } finally {
       process.env = saved;
       await fake.stop();

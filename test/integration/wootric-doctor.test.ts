@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { runDoctorChecks } from "../../src/commands/doctor.js";
 import { loadConfig } from "../../src/config.js";
 import { checkWootric } from "../../src/wootric/doctor-check.js";
 import { FakeWootric } from "../helpers/fake-wootric.js";
@@ -17,10 +18,12 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+const POLLER_CHECKS = new Set(["wootric token", "wootric api", "state store", "poll schedule"]);
+
 test("doctor: token grant, one cheap read, state store write/read/delete, cron", async () => {
-  const results = await checkWootric(loadConfig({ ...fake.env(), DATA_DIR: dir }));
+  const results = await runDoctorChecks(loadConfig({ ...fake.env(), DATA_DIR: dir }));
   assert.deepEqual(
-    results.map((r) => [r.name, r.ok]),
+    results.filter((r) => POLLER_CHECKS.has(r.name)).map((r) => [r.name, r.ok]),
     [
       ["wootric token", true],
       ["wootric api", true],
@@ -34,7 +37,7 @@ test("doctor: wrong credentials and an unwritable state store are reported clear
   // A state "directory" below a regular file cannot be created (ENOTDIR).
   const file = path.join(dir, "a-file");
   writeFileSync(file, "x");
-  const results = await checkWootric(
+  const results = await runDoctorChecks(
     loadConfig({ ...fake.env(), WOOTRIC_CLIENT_SECRET: "nope", DATA_DIR: dir, STATE_URL: path.join(file, "state") }),
   );
   const byName = Object.fromEntries(results.map((r) => [r.name, r]));
@@ -49,4 +52,6 @@ test("doctor: skipped without credentials", async () => {
   const results = await checkWootric(loadConfig({ DATA_DIR: dir }));
   assert.equal(results.length, 1);
   assert.equal(results[0]!.skipped, true);
+  const all = await runDoctorChecks(loadConfig({ DATA_DIR: dir }));
+  assert.ok(!all.some((r) => r.name === "state store" || r.name === "poll schedule"), "no poller, no poller checks");
 });

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { fullJitterDelay, jittered } from "../../src/sink/firehose/backoff.js";
 import { DEFAULT_PACK_LIMITS, FIREHOSE_LIMITS } from "../../src/sink/firehose/config.js";
 import { Pacer, TokenBucket } from "../../src/sink/firehose/pacer.js";
 import { BatchBuilder, billedUnits, splitRecord } from "../../src/sink/firehose/packer.js";
@@ -82,35 +81,6 @@ describe("packer limits", () => {
     assert.equal(billedUnits(5120), 1);
     assert.equal(billedUnits(5121), 2);
     assert.equal(billedUnits(1_024_000), 200);
-  });
-});
-
-describe("backoff", () => {
-  test("full jitter stays within [0, min(cap, base × 2^attempt))", () => {
-    for (let attempt = 0; attempt < 40; attempt++) {
-      const ceiling = Math.min(20_000, 100 * 2 ** attempt);
-      assert.equal(
-        fullJitterDelay(attempt, 100, 20_000, () => 0),
-        0,
-      );
-      const top = fullJitterDelay(attempt, 100, 20_000, () => 0.9999999);
-      assert.ok(top < ceiling && top >= ceiling - 1, `attempt ${attempt}: ${top} vs ${ceiling}`);
-    }
-    for (let i = 0; i < 1000; i++) {
-      const d = fullJitterDelay(5, 100, 20_000);
-      assert.ok(d >= 0 && d < 3200);
-    }
-  });
-
-  test("the blocked-stream period is jittered ±50 %", () => {
-    assert.equal(
-      jittered(1000, () => 0),
-      500,
-    );
-    assert.equal(
-      jittered(1000, () => 0.999),
-      1499,
-    );
   });
 });
 

@@ -78,7 +78,7 @@ describe("firehose shipper", () => {
       streamName: "test-stream",
       put: async (records: readonly unknown[]): Promise<PutOutcome> => {
         puts++;
-        return { kind: "replied", failed: 0, entries: records.map(() => ({ ok: true as const, recordId: "r" })) };
+        return { kind: "replied", entries: records.map(() => ({ ok: true as const, recordId: "r" })) };
       },
     } as unknown as FirehoseService;
     const shipper = makeShipper(spool, service, { maxRecordsPerBatch: 1, lingerMs: 0 });
@@ -132,7 +132,7 @@ describe("firehose shipper", () => {
       streamName: "test-stream",
       put: async (records: readonly unknown[]): Promise<PutOutcome> => {
         sent.push(records.length);
-        return { kind: "replied", failed: 0, entries: records.map(() => ({ ok: true as const, recordId: "r" })) };
+        return { kind: "replied", entries: records.map(() => ({ ok: true as const, recordId: "r" })) };
       },
     } as unknown as FirehoseService;
     const shipper = makeShipper(spool, service, { maxRecordsPerBatch: 500, lingerMs: 60_000 });

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { test } from "node:test";
 import winston from "winston";
+import type { Clock } from "../../src/common/clock.js";
 import { ConsoleProgress } from "../../src/poller/progress.js";
-import type { Clock } from "../../src/wootric/clock.js";
 
 function manualClock(): Clock & { advance(ms: number): void } {
   let t = Date.UTC(2026, 10, 27);

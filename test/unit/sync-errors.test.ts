@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { isFatal, SyncError } from "../../src/errors.js";
+import { isFatal, SyncError } from "../../src/common/errors.js";
 import { LeaseLostError } from "../../src/state/lease.js";
 import { StateConflictError, StateError } from "../../src/state/store.js";
 import { CorruptStateError } from "../../src/state/stream-state.js";

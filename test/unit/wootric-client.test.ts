@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { scaledClock } from "../../src/common/clock.js";
 import { loadConfig } from "../../src/config.js";
 import { silentLogger } from "../../src/log.js";
 import { WootricClient } from "../../src/wootric/client.js";
-import { scaledClock } from "../../src/wootric/clock.js";
 import { WootricApiError, WootricAuthError } from "../../src/wootric/errors.js";
 import { DEFAULT_429_WAIT_MS, RateLimitPacer, RESET_MARGIN_MS } from "../../src/wootric/rate-limit.js";
 import { FakeWootric } from "../helpers/fake-wootric.js";

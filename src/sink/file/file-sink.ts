@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { mkdirDurable } from "../../common/durable-fs.js";
 import type { Config } from "../../config.js";
 import type { Logger } from "../../log.js";
 import type { Metrics } from "../../ops/metrics.js";
+import type { Readiness } from "../../ops/readiness.js";
 import { type Envelope, partitionOf, serializeEnvelope } from "../../records/envelope.js";
 import { lockDirectory } from "../dir-lock.js";
-import { type Readiness, type Sink, SinkUnavailableError } from "../sink.js";
-import { mkdirDurable } from "./fs-util.js";
+import { type Sink, SinkUnavailableError } from "../sink.js";
 import { GzipFileWriter } from "./gzip-file.js";
 import { recoverOpenFile, recoverOpenFiles } from "./recovery.js";
 

@@ -1,7 +1,7 @@
 import { type FileHandle, open, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 import { constants, createGzip, type Gzip } from "node:zlib";
-import { fsyncDir } from "./fs-util.js";
+import { fsyncDir } from "../../common/durable-fs.js";
 
 export const OPEN_SUFFIX = ".open";
 
@@ -13,7 +13,6 @@ export const OPEN_SUFFIX = ".open";
 export class GzipFileWriter {
   private readonly gzip: Gzip;
   private readonly chunks: Buffer[] = [];
-  private unsynced = 0;
   /** Compressed bytes on disk. */
   bytesOnDisk = 0;
   /** Uncompressed bytes appended. */
@@ -46,13 +45,8 @@ export class GzipFileWriter {
 
   append(data: Buffer, records: number): void {
     this.gzip.write(data);
-    this.unsynced += data.length;
     this.bytesIn += data.length;
     this.records += records;
-  }
-
-  get dirty(): boolean {
-    return this.unsynced > 0;
   }
 
   /** Flushes the compressor (Z_SYNC_FLUSH), writes its output and fsyncs. Returns the compressed bytes written. */
@@ -66,7 +60,6 @@ export class GzipFileWriter {
     await new Promise((r) => setImmediate(r));
     const written = await this.writeChunks();
     await this.handle.sync();
-    this.unsynced = 0;
     return written;
   }
 

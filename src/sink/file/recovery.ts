@@ -1,7 +1,7 @@
 import { open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { constants, createGunzip, gzipSync } from "node:zlib";
-import { fsyncDir } from "./fs-util.js";
+import { fsyncDir } from "../../common/durable-fs.js";
 import { OPEN_SUFFIX } from "./gzip-file.js";
 
 /**

@@ -3,8 +3,9 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { makeFirehoseClient, makeS3Client } from "../../aws/clients.js";
 import type { Logger } from "../../log.js";
 import type { Metrics } from "../../ops/metrics.js";
+import type { Readiness } from "../../ops/readiness.js";
 import { type Envelope, serializeEnvelope } from "../../records/envelope.js";
-import { type Readiness, type Sink, SinkUnavailableError } from "../sink.js";
+import { type Sink, SinkUnavailableError } from "../sink.js";
 import { Spool } from "../spool/spool.js";
 import {
   DEFAULT_PACK_LIMITS,
@@ -50,7 +51,7 @@ export async function openFirehoseSink(deps: FirehoseSinkDeps): Promise<Sink> {
     ...(deps.fsync !== undefined ? { fsync: deps.fsync } : {}),
   });
   const metrics = registerProducerMetrics(deps.metrics, spool);
-  const client = deps.firehose ?? makeFirehoseClient({ requestTimeoutMs: tuning.requestTimeoutMs });
+  const client = deps.firehose ?? makeFirehoseClient();
   const ownS3 = settings.deadLetter && !deps.s3 ? makeS3Client() : undefined;
   const deadLetters = settings.deadLetter ? new S3DeadLetterWriter(deps.s3 ?? ownS3!, settings.deadLetter) : undefined;
   const shipper = new Shipper({

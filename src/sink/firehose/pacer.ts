@@ -1,4 +1,4 @@
-import { sleep } from "./backoff.js";
+import { sleepUnlessAborted } from "../../common/clock.js";
 
 /**
  * A token bucket that may go into debt: a request waits until the balance is non-negative, then takes its full cost.
@@ -64,7 +64,7 @@ export class Pacer {
         const wait = Math.max(this.records.waitMs(), this.bytes.waitMs(), this.requests.waitMs());
         if (wait === 0) break;
         this.waitedMs += wait;
-        if (!(await sleep(wait, signal))) return false;
+        if (!(await sleepUnlessAborted(wait, signal))) return false;
       }
       this.records.take(records);
       this.bytes.take(bytes);

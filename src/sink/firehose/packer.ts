@@ -73,10 +73,6 @@ export class BatchBuilder<L extends PackableLine = PackableLine> {
     return this.batchBytes;
   }
 
-  get lineCount(): number {
-    return this.records.reduce((n, r) => n + r.lines.length, 0);
-  }
-
   get isEmpty(): boolean {
     return this.records.length === 0;
   }

@@ -13,7 +13,7 @@ export type EntryResult = { ok: true; recordId: string } | { ok: false; errorCod
  *  - blocked:   the stream or credentials are unusable (missing stream, access denied, KMS) — stop and retry slowly.
  */
 export type PutOutcome =
-  | { kind: "replied"; entries: EntryResult[]; failed: number }
+  | { kind: "replied"; entries: EntryResult[] }
   | { kind: "retryable"; code: string; message: string }
   | { kind: "invalid"; code: string; message: string }
   | { kind: "blocked"; code: string; message: string };
@@ -80,17 +80,15 @@ export class FirehoseService {
       return classifyError(err);
     }
     const responses = reply.RequestResponses ?? [];
-    let failed = 0;
     const entries: EntryResult[] = records.map((_, i) => {
       const r = responses[i];
       if (r?.RecordId && !r.ErrorCode) return { ok: true, recordId: r.RecordId };
-      failed++;
       return {
         ok: false,
         errorCode: r?.ErrorCode ?? "MissingResponseEntry",
         errorMessage: r?.ErrorMessage ?? "Firehose returned no RecordId for this entry",
       };
     });
-    return { kind: "replied", entries, failed };
+    return { kind: "replied", entries };
   }
 }

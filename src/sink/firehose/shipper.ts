@@ -1,8 +1,9 @@
 import { setMaxListeners } from "node:events";
+import { fullJitterDelay, jittered } from "../../common/backoff.js";
+import { sleepUnlessAborted } from "../../common/clock.js";
 import type { Logger } from "../../log.js";
-import type { Readiness } from "../sink.js";
+import type { Readiness } from "../../ops/readiness.js";
 import type { Spool, SpooledLine } from "../spool/spool.js";
-import { fullJitterDelay, jittered, sleep } from "./backoff.js";
 import type { PackLimits, ShipperTuning } from "./config.js";
 import { deadLetterLineFor, isDeadLetterLine, type S3DeadLetterWriter } from "./dead-letter.js";
 import { type PaceLimits, Pacer, Slots } from "./pacer.js";
@@ -129,7 +130,7 @@ export class Shipper {
         break;
       }
       if (this.blocked) break; // a blocked stream will not recover within a shutdown deadline
-      await sleep(Math.min(20, deadline - Date.now()));
+      await sleepUnlessAborted(Math.min(20, deadline - Date.now()));
     }
     this.stopReading.abort();
     this.abandon.abort();
@@ -149,7 +150,7 @@ export class Shipper {
         this.slots.release();
         break;
       }
-      while (this.blocked && !signal.aborted) await sleep(100, signal);
+      while (this.blocked && !signal.aborted) await sleepUnlessAborted(100, signal);
       let batch: Rec[] | undefined;
       try {
         batch = await this.nextBatch(signal);
@@ -158,7 +159,7 @@ export class Shipper {
         this.building = 0;
         this.slots.release();
         this.d.logger.error("firehose shipper could not read the spool; retrying", { error: (err as Error).message });
-        await sleep(1000, signal);
+        await sleepUnlessAborted(1000, signal);
         continue;
       }
       if (!batch || batch.length === 0) {
@@ -280,7 +281,10 @@ export class Shipper {
           attempt,
         });
         pending = failed;
-        await sleep(fullJitterDelay(attempt, tuning.backoffBaseMs, tuning.backoffCapMs, this.random), abandon);
+        await sleepUnlessAborted(
+          fullJitterDelay(attempt, tuning.backoffBaseMs, tuning.backoffCapMs, this.random),
+          abandon,
+        );
         continue;
       }
 
@@ -293,12 +297,15 @@ export class Shipper {
           message: outcome.message,
           attempt,
         });
-        await sleep(fullJitterDelay(attempt, tuning.backoffBaseMs, tuning.backoffCapMs, this.random), abandon);
+        await sleepUnlessAborted(
+          fullJitterDelay(attempt, tuning.backoffBaseMs, tuning.backoffCapMs, this.random),
+          abandon,
+        );
         continue;
       }
       if (outcome.kind === "blocked") {
         this.block(outcome);
-        await sleep(jittered(tuning.blockedRetryMs, this.random), abandon);
+        await sleepUnlessAborted(jittered(tuning.blockedRetryMs, this.random), abandon);
         continue;
       }
       // invalid: bisect records, then lines within a record, until the poison line is alone.
@@ -346,7 +353,7 @@ export class Shipper {
       } catch (err) {
         if (this.abandon.signal.aborted) return; // still unacknowledged: it is retried on the next start
         this.d.logger.warn("could not spool a dead letter; retrying", { error: (err as Error).message });
-        await sleep(
+        await sleepUnlessAborted(
           fullJitterDelay(attempt, this.d.tuning.backoffBaseMs, this.d.tuning.backoffCapMs, this.random),
           this.abandon.signal,
         );
@@ -414,7 +421,10 @@ export class Shipper {
           error: (err as Error).message,
           attempt,
         });
-        await sleep(fullJitterDelay(attempt, 500, this.d.tuning.deadLetterRetryCapMs, this.random), abandon);
+        await sleepUnlessAborted(
+          fullJitterDelay(attempt, 500, this.d.tuning.deadLetterRetryCapMs, this.random),
+          abandon,
+        );
       }
     }
   }

@@ -12,7 +12,7 @@ export const FRAME_HEADER_BYTES = 16;
 export const SEGMENT_MAGIC = Buffer.from("WFSPOOL1", "ascii");
 
 /** Upper bound for one payload; anything claiming more is a corrupt header (webhook bodies are capped far below). */
-export const MAX_FRAME_PAYLOAD = 512 * 1024 * 1024;
+const MAX_FRAME_PAYLOAD = 512 * 1024 * 1024;
 
 export function encodeFrame(payload: Buffer, appendedAtMs: number): Buffer {
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);

@@ -1,6 +1,7 @@
 import { closeSync, openSync, readSync } from "node:fs";
-import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { fsyncDir } from "../../common/durable-fs.js";
 import type { Logger } from "../../log.js";
 import { type DirLockOptions, lockDirectory } from "../dir-lock.js";
 import { SinkUnavailableError } from "../sink.js";
@@ -431,7 +432,7 @@ export class Spool {
       await fh.write(SEGMENT_MAGIC, 0, SEGMENT_MAGIC.length, 0);
       if (this.fsync) {
         await fh.sync();
-        await this.syncDir();
+        await fsyncDir(this.opts.dir);
       }
     } catch (err) {
       await fh.close().catch(() => undefined);
@@ -454,18 +455,6 @@ export class Spool {
     }
     this.active = { seg, fh };
     return this.active;
-  }
-
-  /** A new file's directory entry is only durable once the directory itself is fsynced. */
-  private async syncDir(): Promise<void> {
-    const dh = await open(this.opts.dir, "r");
-    try {
-      await dh.sync();
-    } catch {
-      /* some filesystems refuse fsync on directories; the data fsync still happened */
-    } finally {
-      await dh.close();
-    }
   }
 
   // ---------------------------------------------------------------- reading
@@ -758,20 +747,10 @@ export class Spool {
     await this.lock?.release();
     this.wakeReaders();
   }
-
-  get isClosed(): boolean {
-    return this.closed;
-  }
 }
 
 /** For tests and tools: the spool's segment files currently on disk. */
 export async function listSegmentFiles(dir: string): Promise<string[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
   return names.filter((n) => SEGMENT_RE.test(n)).sort();
-}
-
-export async function spoolDirSize(dir: string): Promise<number> {
-  let total = 0;
-  for (const n of await listSegmentFiles(dir)) total += (await stat(join(dir, n))).size;
-  return total;
 }
