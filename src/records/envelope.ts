@@ -79,6 +79,7 @@ export function makeEnvelope(entity: RecordEntity, raw: unknown, opts: MakeEnvel
     throw new RecordValidationError(entity, first);
   }
   const data = parsed.data;
+  keepProtoKeys(raw, data);
   const id = opts.id ?? def.idOf(data);
   if (id === undefined) throw new RecordValidationError(entity, "record has no id");
   const envelope: Envelope = {
@@ -99,6 +100,33 @@ export function makeEnvelope(entity: RecordEntity, raw: unknown, opts: MakeEnvel
     if (survey_mode !== undefined) envelope.survey_mode = survey_mode;
   }
   return envelope;
+}
+
+/**
+ * A `__proto__` key sent as data is kept as data. JSON.parse defines it as an own property, but schema validation
+ * copies objects by assignment, which turns it into the prototype: put it back where validation dropped it.
+ * Input depth is bounded at parse time, so the walk is too.
+ */
+function keepProtoKeys(raw: unknown, data: unknown): void {
+  if (raw === null || typeof raw !== "object" || data === null || typeof data !== "object" || raw === data) return;
+  if (Array.isArray(raw)) {
+    if (Array.isArray(data)) for (let i = 0; i < raw.length && i < data.length; i++) keepProtoKeys(raw[i], data[i]);
+    return;
+  }
+  const own = Object.getOwnPropertyDescriptor(raw, "__proto__");
+  if (own && !Object.hasOwn(data, "__proto__")) {
+    if (!Array.isArray(data) && Object.getPrototypeOf(data) !== Object.prototype)
+      Object.setPrototypeOf(data, Object.prototype);
+    Object.defineProperty(data, "__proto__", {
+      value: own.value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  for (const [k, v] of Object.entries(raw)) {
+    if (k !== "__proto__" && Object.hasOwn(data, k)) keepProtoKeys(v, (data as Record<string, unknown>)[k]);
+  }
 }
 
 export interface DeadLetterInput {

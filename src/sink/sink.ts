@@ -8,6 +8,17 @@ export class SinkUnavailableError extends Error {
   }
 }
 
+/**
+ * Thrown by Sink.write when one of its envelopes cannot be serialised at all: a fault of that record, not of the sink,
+ * so it fails only its own write. The caller keeps the raw bytes as a dead letter instead.
+ */
+export class RecordNotSerialisableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "RecordNotSerialisableError";
+  }
+}
+
 export interface Readiness {
   ready: boolean;
   reason?: string;

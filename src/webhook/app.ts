@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Envelope } from "../records/envelope.js";
-import type { Readiness, Sink } from "../sink/sink.js";
+import { type Readiness, RecordNotSerialisableError, type Sink } from "../sink/sink.js";
 import { checkContentType, PayloadParseError, parsePayload } from "./body.js";
 import { unparsableWebhook, type WebhookEnvelopes, webhookToEnvelopes } from "./payload.js";
 import { SIGNATURE_HEADER, verifySignature } from "./signature.js";
@@ -129,12 +129,19 @@ export function createApp(deps: WebhookAppDeps): express.Express {
       const parsed = parsePayload(raw, type.format, type.charset);
       result = webhookToEnvelopes(parsed.value, input);
     } catch (err) {
-      if (!(err instanceof PayloadParseError)) throw err;
-      result = unparsableWebhook(input, err.message);
+      // Signed bytes are never dropped: whatever failed on the way to a record, they are kept as a dead letter.
+      const reason = err instanceof PayloadParseError ? err.message : `body could not be read as a webhook: ${err}`;
+      result = unparsableWebhook(input, reason);
     }
 
     try {
-      await deps.sink.write(result.envelopes);
+      try {
+        await deps.sink.write(result.envelopes);
+      } catch (err) {
+        if (!(err instanceof RecordNotSerialisableError)) throw err;
+        result = unparsableWebhook(input, `record could not be serialised: ${err.message}`);
+        await deps.sink.write(result.envelopes);
+      }
     } catch (err) {
       m.sinkFailures.inc();
       deps.logger.error("webhook not stored: sink unavailable, answering 503 so the sender retries", {

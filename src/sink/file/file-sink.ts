@@ -5,7 +5,7 @@ import type { Logger } from "../../log.js";
 import type { Metrics } from "../../ops/metrics.js";
 import { type Envelope, partitionOf, serializeEnvelope } from "../../records/envelope.js";
 import { lockDirectory } from "../dir-lock.js";
-import { type Readiness, type Sink, SinkUnavailableError } from "../sink.js";
+import { type Readiness, RecordNotSerialisableError, type Sink, SinkUnavailableError } from "../sink.js";
 import { mkdirDurable } from "./fs-util.js";
 import { GzipFileWriter } from "./gzip-file.js";
 import { recoverOpenFile, recoverOpenFiles } from "./recovery.js";
@@ -14,8 +14,15 @@ export type FileSinkSettings = Extract<Config["sink"], { kind: "file" }>;
 
 const UNREADY_AFTER_ERROR_MS = 10_000;
 
+/** One envelope already serialised, with where it goes. */
+interface SerialisedLine {
+  partition: string;
+  entity: string;
+  line: string;
+}
+
 interface PendingWrite {
-  envelopes: readonly Envelope[];
+  lines: SerialisedLine[];
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -65,8 +72,18 @@ export class FileSink implements Sink {
   write(envelopes: readonly Envelope[]): Promise<void> {
     if (this.closed) return Promise.reject(new SinkUnavailableError("file sink is closed"));
     if (envelopes.length === 0) return Promise.resolve();
+    // Serialised before joining a batch: a record that cannot be serialised fails its own write, never the batch.
+    let lines: SerialisedLine[];
+    try {
+      lines = envelopes.map((env) => {
+        const { entity, dt } = partitionOf(env);
+        return { partition: `entity=${entity}/dt=${dt}`, entity, line: serializeEnvelope(env) };
+      });
+    } catch (err) {
+      return Promise.reject(new RecordNotSerialisableError((err as Error).message, { cause: err }));
+    }
     return new Promise((resolve, reject) => {
-      this.queue.push({ envelopes, resolve, reject });
+      this.queue.push({ lines, resolve, reject });
       if (!this.draining) {
         this.draining = true;
         this.enqueue(() => this.drain());
@@ -118,7 +135,7 @@ export class FileSink implements Sink {
       const batch = this.queue;
       this.queue = [];
       try {
-        await this.commit(batch.flatMap((p) => p.envelopes));
+        await this.commit(batch.flatMap((p) => p.lines));
         this.lastError = undefined;
         for (const p of batch) p.resolve();
       } catch (err) {
@@ -133,14 +150,12 @@ export class FileSink implements Sink {
     this.draining = false;
   }
 
-  private async commit(envelopes: Envelope[]): Promise<void> {
+  private async commit(serialised: SerialisedLine[]): Promise<void> {
     const byPartition = new Map<string, { lines: string[]; counts: Map<string, number> }>();
-    for (const env of envelopes) {
-      const { entity, dt } = partitionOf(env);
-      const key = `entity=${entity}/dt=${dt}`;
-      let group = byPartition.get(key);
-      if (!group) byPartition.set(key, (group = { lines: [], counts: new Map() }));
-      group.lines.push(serializeEnvelope(env));
+    for (const { partition, entity, line } of serialised) {
+      let group = byPartition.get(partition);
+      if (!group) byPartition.set(partition, (group = { lines: [], counts: new Map() }));
+      group.lines.push(line);
       group.counts.set(entity, (group.counts.get(entity) ?? 0) + 1);
     }
     // Open (or rotate) every file first, so a failure here leaves no batch data half-appended.

@@ -4,7 +4,7 @@ import { makeFirehoseClient, makeS3Client } from "../../aws/clients.js";
 import type { Logger } from "../../log.js";
 import type { Metrics } from "../../ops/metrics.js";
 import { type Envelope, serializeEnvelope } from "../../records/envelope.js";
-import { type Readiness, type Sink, SinkUnavailableError } from "../sink.js";
+import { type Readiness, RecordNotSerialisableError, type Sink, SinkUnavailableError } from "../sink.js";
 import { Spool } from "../spool/spool.js";
 import {
   DEFAULT_PACK_LIMITS,
@@ -82,7 +82,14 @@ export async function openFirehoseSink(deps: FirehoseSinkDeps): Promise<Sink> {
     kind: "firehose",
     async write(envelopes: readonly Envelope[]): Promise<void> {
       if (closing) throw new SinkUnavailableError("the Firehose sink is shutting down");
-      await spool.append(envelopes.map((e) => Buffer.from(serializeEnvelope(e), "utf8")));
+      let payloads: Buffer[];
+      try {
+        payloads = envelopes.map((e) => Buffer.from(serializeEnvelope(e), "utf8"));
+      } catch (err) {
+        throw new RecordNotSerialisableError((err as Error).message, { cause: err });
+      }
+      // Each write is its own group-commit entry: it succeeds or fails whole, apart from the others.
+      await spool.append(payloads);
     },
     readiness(): Readiness {
       if (closing) return { ready: false, reason: "the Firehose sink is shutting down" };
