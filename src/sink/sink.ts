@@ -22,6 +22,8 @@ export class RecordNotSerialisableError extends Error {
 export interface Readiness {
   ready: boolean;
   reason?: string;
+  /** Conditions an operator must look at that do not stop intake (e.g. corrupt spool bytes set aside). */
+  warnings?: string[];
 }
 
 /**

@@ -77,9 +77,11 @@ export function createApp(deps: WebhookAppDeps): express.Express {
 
   app.get("/readyz", (_req, res) => {
     const r = deps.readiness();
-    res
-      .status(r.ready ? 200 : 503)
-      .json(r.ready ? { status: "ready" } : { status: "not ready", reason: r.reason ?? "unknown" });
+    const body: Record<string, unknown> = r.ready
+      ? { status: "ready" }
+      : { status: "not ready", reason: r.reason ?? "unknown" };
+    if (r.warnings?.length) body.warnings = r.warnings;
+    res.status(r.ready ? 200 : 503).json(body);
   });
 
   app.get("/metrics", async (_req, res, next) => {

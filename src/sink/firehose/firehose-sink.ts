@@ -78,6 +78,20 @@ export async function openFirehoseSink(deps: FirehoseSinkDeps): Promise<Sink> {
   });
 
   let closing: Promise<void> | undefined;
+  const readinessNow = (): Readiness => {
+    if (closing) return { ready: false, reason: "the Firehose sink is shutting down" };
+    if (spool.brokenReason) return { ready: false, reason: `spool: ${spool.brokenReason}` };
+    const shipping = shipper.readiness();
+    if (!shipping.ready) return shipping;
+    const disk = spool.diskBytes();
+    if (disk >= settings.spoolMaxBytes * 0.99) {
+      return {
+        ready: false,
+        reason: `the spool is full (${disk} of SPOOL_MAX_BYTES=${settings.spoolMaxBytes} bytes)`,
+      };
+    }
+    return { ready: true };
+  };
   return {
     kind: "firehose",
     async write(envelopes: readonly Envelope[]): Promise<void> {
@@ -92,18 +106,14 @@ export async function openFirehoseSink(deps: FirehoseSinkDeps): Promise<Sink> {
       await spool.append(payloads);
     },
     readiness(): Readiness {
-      if (closing) return { ready: false, reason: "the Firehose sink is shutting down" };
-      if (spool.brokenReason) return { ready: false, reason: `spool: ${spool.brokenReason}` };
-      const shipping = shipper.readiness();
-      if (!shipping.ready) return shipping;
-      const disk = spool.diskBytes();
-      if (disk >= settings.spoolMaxBytes * 0.99) {
-        return {
-          ready: false,
-          reason: `the spool is full (${disk} of SPOOL_MAX_BYTES=${settings.spoolMaxBytes} bytes)`,
-        };
+      const r = { ...readinessNow() };
+      const corrupt = spool.corruption().files.length;
+      if (corrupt > 0) {
+        r.warnings = [
+          `spool: ${corrupt} file(s) of corrupt bytes set aside in SPOOL_DIR; inspect them, then move or rename them to acknowledge (docs/hardening.md)`,
+        ];
       }
-      return { ready: true };
+      return r;
     },
     close(deadlineMs: number): Promise<void> {
       closing ??= (async () => {
