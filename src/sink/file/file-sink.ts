@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import type { Config } from "../../config.js";
 import type { Logger } from "../../log.js";
 import type { Metrics } from "../../ops/metrics.js";
@@ -44,6 +44,8 @@ export class FileSink implements Sink {
   private draining = false;
   private closed = false;
   private lastError: { message: string; at: number } | undefined;
+  /** Set while start-up (lock, finalising leftover files) waits for disk space: writes are refused with this reason. */
+  private startPending: string | undefined;
   private seq = 0;
   private readonly runId = randomBytes(3).toString("hex");
   private readonly timer: NodeJS.Timeout;
@@ -53,7 +55,7 @@ export class FileSink implements Sink {
     private readonly settings: FileSinkSettings,
     private readonly logger: Logger,
     metrics: Metrics,
-    private readonly lock: { release(): Promise<void> } = { release: async () => undefined },
+    private lock: { release(): Promise<void> } = { release: async () => undefined },
   ) {
     this.m = {
       records: metrics.counter("file_sink_records_written_total", "Records made durable by the file sink, by entity", [
@@ -71,6 +73,7 @@ export class FileSink implements Sink {
 
   write(envelopes: readonly Envelope[]): Promise<void> {
     if (this.closed) return Promise.reject(new SinkUnavailableError("file sink is closed"));
+    if (this.startPending !== undefined) return Promise.reject(new SinkUnavailableError(this.startPending));
     if (envelopes.length === 0) return Promise.resolve();
     // Serialised before joining a batch: a record that cannot be serialised fails its own write, never the batch.
     let lines: SerialisedLine[];
@@ -93,6 +96,7 @@ export class FileSink implements Sink {
 
   readiness(): Readiness {
     if (this.closed) return { ready: false, reason: "file sink closed" };
+    if (this.startPending !== undefined) return { ready: false, reason: this.startPending };
     // Not ready for a while after a failed batch, not until the next success: with no traffic (a load balancer
     // that stopped sending because of /readyz) there would never be a next success.
     if (this.lastError !== undefined && Date.now() - this.lastError.at < UNREADY_AFTER_ERROR_MS) {
@@ -121,6 +125,20 @@ export class FileSink implements Sink {
       }),
     ]);
     clearTimeout(timeout);
+  }
+
+  /** Start-up could not finish for want of disk space: refuse writes with `reason` until started(). */
+  deferStart(reason: string): void {
+    this.startPending = reason;
+  }
+
+  started(lock: { release(): Promise<void> }): void {
+    this.lock = lock;
+    this.startPending = undefined;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   private enqueue(op: () => Promise<void>): Promise<void> {
@@ -252,18 +270,72 @@ async function recoverQuietly(openPath: string, logger: Logger): Promise<void> {
   }
 }
 
+/** Errors that mean "the disk is full": start-up waits for space instead of exiting. */
+function isNoSpace(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+
 export async function openFileSink(deps: {
   settings: FileSinkSettings;
   logger: Logger;
   metrics: Metrics;
+  /** How often a start-up deferred for want of disk space is retried. Default 5 s. */
+  recoveryRetryMs?: number;
 }): Promise<Sink> {
   const { settings, logger, metrics } = deps;
+  const retryMs = deps.recoveryRetryMs ?? 5_000;
   await mkdirDurable(settings.dataDir);
-  const lock = await lockDirectory({ dir: settings.dataDir, lockFile: ".file-sink.lock", variable: "DATA_DIR" });
-  const recovered = await recoverOpenFiles(settings.dataDir);
-  for (const r of recovered)
-    logger.warn("finalised a file left open by an earlier run", { path: r.path, lines: r.lines });
-  const sink = new FileSink(settings, logger, metrics, lock);
+  const sink = new FileSink(settings, logger, metrics);
+  let lock: { release(): Promise<void> } | undefined;
+  let failedAt: string | undefined;
+  // Taking the lock and finalising files left open by a crash both need a little disk space.
+  const start = async (): Promise<void> => {
+    failedAt = `${settings.dataDir}/.file-sink.lock`;
+    lock ??= await lockDirectory({ dir: settings.dataDir, lockFile: ".file-sink.lock", variable: "DATA_DIR" });
+    const recovered = await recoverOpenFiles(settings.dataDir, (path) => {
+      failedAt = path;
+    });
+    for (const r of recovered)
+      logger.warn("finalised a file left open by an earlier run", { path: r.path, lines: r.lines });
+    sink.started(lock);
+  };
+  const waitingReason = () => {
+    const where = `DATA_DIR/${relative(settings.dataDir, failedAt ?? settings.dataDir)}`;
+    const step = lock
+      ? `the file left open by an earlier run, ${where}, cannot be finalised`
+      : `${where} cannot be written`;
+    return `file sink waiting for disk space: the disk is full, so ${step}; webhooks are answered 503 until space is freed (retrying every ${retryMs / 1000} s)`;
+  };
+  try {
+    await start();
+  } catch (err) {
+    if (!isNoSpace(err)) {
+      await lock?.release().catch(() => undefined);
+      throw err;
+    }
+    sink.deferStart(waitingReason());
+    logger.error("file sink cannot start: the disk is full; answering 503 and retrying until space is freed", {
+      dataDir: settings.dataDir,
+      path: failedAt,
+      error: (err as Error).message,
+    });
+    const retry = async (): Promise<void> => {
+      if (sink.isClosed) {
+        await lock?.release().catch(() => undefined);
+        return;
+      }
+      try {
+        await start();
+        logger.info("file sink started: disk space is available again and leftover files are finalised");
+      } catch (e) {
+        sink.deferStart(isNoSpace(e) ? waitingReason() : `file sink cannot start: ${(e as Error).message}`);
+        if (!isNoSpace(e)) logger.error("file sink start-up retry failed", { error: (e as Error).message });
+        setTimeout(() => void retry(), retryMs).unref();
+      }
+    };
+    setTimeout(() => void retry(), retryMs).unref();
+  }
   metrics.gauge("file_sink_open_files", "Files currently open for writing", [], function () {
     this.set(sink.openFileCount);
   });
