@@ -1,5 +1,6 @@
 import schedule from "node-schedule";
 import { z } from "zod";
+import type { HttpLimits } from "./webhook/server.js";
 
 /**
  * Every setting comes from the environment and is validated here, once, at start-up.
@@ -52,6 +53,21 @@ export const REGION_BASE_URLS = {
   au: "https://api.wootric.au",
 } as const;
 
+/**
+ * Bounds on traffic that has not been authenticated yet (bodies are read before their signature can be checked).
+ * With the defaults the worst case held in memory is WEBHOOK_MAX_INFLIGHT_BYTES of bodies plus per-connection
+ * buffers for HTTP_MAX_CONNECTIONS connections: about 64 MiB + 1,024 × ~64 KiB, inside a 512 MiB task.
+ */
+export const DEFAULT_HTTP_LIMITS = {
+  maxConnections: 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  bodyIdleTimeoutMs: 5_000,
+  maxInflightBodyBytes: 64 * 1024 * 1024,
+  /** Longer than a load balancer's idle timeout (ALB: 60 s), so the balancer closes idle connections first. */
+  keepAliveTimeoutMs: 65_000,
+} as const;
+
 /** Variable → schema. Keys are the exact environment variable names users set. */
 const envSchema = z.object({
   // HTTP intake
@@ -60,6 +76,11 @@ const envSchema = z.object({
   WOOTRIC_WEBHOOK_SECRET: optionalString,
   ALLOW_UNSIGNED_WEBHOOKS: bool(false),
   WEBHOOK_MAX_BYTES: int(1024, 64 * 1024 * 1024, 1024 * 1024),
+  WEBHOOK_MAX_INFLIGHT_BYTES: int(1024, 16 * 1024 * 1024 * 1024, DEFAULT_HTTP_LIMITS.maxInflightBodyBytes),
+  WEBHOOK_BODY_IDLE_TIMEOUT_MS: int(100, 600_000, DEFAULT_HTTP_LIMITS.bodyIdleTimeoutMs),
+  HTTP_MAX_CONNECTIONS: int(1, 1_000_000, DEFAULT_HTTP_LIMITS.maxConnections),
+  HTTP_HEADERS_TIMEOUT_MS: int(100, 600_000, DEFAULT_HTTP_LIMITS.headersTimeoutMs),
+  HTTP_REQUEST_TIMEOUT_MS: int(100, 3_600_000, DEFAULT_HTTP_LIMITS.requestTimeoutMs),
 
   // Wootric REST API
   WOOTRIC_CLIENT_ID: optionalString,
@@ -119,7 +140,7 @@ type Env = z.infer<typeof envSchema>;
 export type StateLocation = { kind: "s3"; bucket: string; prefix: string } | { kind: "dir"; path: string };
 
 export interface Config {
-  http: { port: number; host: string; maxBodyBytes: number };
+  http: { port: number; host: string; maxBodyBytes: number; limits: HttpLimits };
   webhook: { secrets: string[]; allowUnsigned: boolean };
   wootric: { clientId: string; clientSecret: string; baseUrl: string } | undefined;
   poll: {
@@ -231,6 +252,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       problems.push("DEAD_LETTER_URL must look like s3://bucket/prefix (where oversize records are kept)");
   }
 
+  if (e.WEBHOOK_MAX_INFLIGHT_BYTES < e.WEBHOOK_MAX_BYTES) {
+    problems.push(
+      `WEBHOOK_MAX_INFLIGHT_BYTES=${e.WEBHOOK_MAX_INFLIGHT_BYTES} is smaller than WEBHOOK_MAX_BYTES=${e.WEBHOOK_MAX_BYTES}: no body of the largest size could ever be read; raise WEBHOOK_MAX_INFLIGHT_BYTES`,
+    );
+  }
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push(
+      `HTTP_HEADERS_TIMEOUT_MS=${e.HTTP_HEADERS_TIMEOUT_MS} is longer than HTTP_REQUEST_TIMEOUT_MS=${e.HTTP_REQUEST_TIMEOUT_MS}: the headers are part of the request; lower it or raise HTTP_REQUEST_TIMEOUT_MS`,
+    );
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const sink: Config["sink"] = e.FIREHOSE_STREAM_NAME
@@ -249,7 +281,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     : { kind: "file", dataDir: e.DATA_DIR, rotateBytes: e.FILE_ROTATE_BYTES, rotateSeconds: e.FILE_ROTATE_SECONDS };
 
   return {
-    http: { port: e.PORT, host: e.HOST, maxBodyBytes: e.WEBHOOK_MAX_BYTES },
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      maxBodyBytes: e.WEBHOOK_MAX_BYTES,
+      limits: {
+        maxConnections: e.HTTP_MAX_CONNECTIONS,
+        headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+        requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+        bodyIdleTimeoutMs: e.WEBHOOK_BODY_IDLE_TIMEOUT_MS,
+        maxInflightBodyBytes: e.WEBHOOK_MAX_INFLIGHT_BYTES,
+        keepAliveTimeoutMs: DEFAULT_HTTP_LIMITS.keepAliveTimeoutMs,
+      },
+    },
     webhook: { secrets, allowUnsigned: e.ALLOW_UNSIGNED_WEBHOOKS },
     wootric,
     poll: {

@@ -1,10 +1,14 @@
 import express, { type NextFunction, type Request, type Response } from "express";
+import { DEFAULT_HTTP_LIMITS } from "../config.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
+import { SampledLog } from "../ops/sampled-log.js";
 import type { Envelope } from "../records/envelope.js";
 import { type Readiness, RecordNotSerialisableError, type Sink } from "../sink/sink.js";
 import { checkContentType, PayloadParseError, parsePayload } from "./body.js";
+import { boundedRawBody, InflightBudget } from "./body-reader.js";
 import { unparsableWebhook, type WebhookEnvelopes, webhookToEnvelopes } from "./payload.js";
+import type { HttpLimits } from "./server.js";
 import { SIGNATURE_HEADER, verifySignature } from "./signature.js";
 
 export const WEBHOOK_PATH = "/webhooks/wootric";
@@ -22,6 +26,10 @@ export interface WebhookAppDeps {
   readiness: () => Readiness;
   /** While true every response carries `Connection: close`, so keep-alive clients let go during shutdown. */
   isDraining?: () => boolean;
+  /** Bounds on bodies read before the signature is checked; defaults as documented in config.ts. */
+  limits?: Pick<HttpLimits, "bodyIdleTimeoutMs" | "maxInflightBodyBytes">;
+  /** At most one log line per this many ms for rejected requests (the metrics count every one). Default 10 s. */
+  rejectLogIntervalMs?: number;
 }
 
 function webhookMetrics(metrics: Metrics) {
@@ -46,6 +54,11 @@ function webhookMetrics(metrics: Metrics) {
     deadLetters: metrics.counter("webhook_dead_letters_total", "Signed webhooks kept as dead letters, by kind", [
       "kind",
     ]),
+    rejected: metrics.counter(
+      "webhook_rejected_total",
+      "Webhook requests refused before reaching the sink (auth, size, encoding, budget, timeouts), by status",
+      ["status"],
+    ),
     sinkFailures: metrics.counter(
       "webhook_sink_failures_total",
       "Webhooks answered 503 because the sink could not make them durable",
@@ -93,7 +106,25 @@ export function createApp(deps: WebhookAppDeps): express.Express {
     }
   });
 
-  const rawBody = express.raw({ type: () => true, limit: deps.maxBodyBytes });
+  const rejectLog = new SampledLog(deps.logger, deps.rejectLogIntervalMs ?? 10_000);
+  const budget = new InflightBudget(deps.limits?.maxInflightBodyBytes ?? DEFAULT_HTTP_LIMITS.maxInflightBodyBytes);
+  deps.metrics.gauge(
+    "webhook_inflight_body_bytes",
+    "Body bytes held by webhook requests not answered yet (bounded by WEBHOOK_MAX_INFLIGHT_BYTES)",
+    [],
+    function () {
+      this.set(budget.bytes);
+    },
+  );
+  const rawBody = boundedRawBody({
+    maxBodyBytes: deps.maxBodyBytes,
+    idleTimeoutMs: deps.limits?.bodyIdleTimeoutMs ?? DEFAULT_HTTP_LIMITS.bodyIdleTimeoutMs,
+    budget,
+    onRefused: (req, status, reason) => {
+      m.rejected.inc({ status: String(status) });
+      rejectLog.warn("webhook refused before the signature check", { status, reason, ip: req.ip });
+    },
+  });
 
   app.post(WEBHOOK_PATH, rawBody, async (req: Request, res: Response) => {
     const receivedAt = new Date();
@@ -102,6 +133,7 @@ export function createApp(deps: WebhookAppDeps): express.Express {
 
     const type = checkContentType(contentTypeHeader);
     if (!type.ok) {
+      m.rejected.inc({ status: "415" });
       res.status(415).json({ error: type.reason });
       return;
     }
@@ -113,7 +145,8 @@ export function createApp(deps: WebhookAppDeps): express.Express {
       const check = verifySignature(raw, signatureHeader, deps.secrets);
       if (!check.ok) {
         m.signatureFailures.inc({ reason: check.reason });
-        deps.logger.warn("webhook rejected: signature check failed", {
+        m.rejected.inc({ status: "401" });
+        rejectLog.warn("webhook rejected: signature check failed", {
           reason: check.reason,
           ip: req.ip,
           bytes: raw.length,
