@@ -1,3 +1,6 @@
+import { accessSync, constants as fsConstants, statSync } from "node:fs";
+import { isIP } from "node:net";
+import { dirname, resolve as resolvePath } from "node:path";
 import schedule from "node-schedule";
 import { z } from "zod";
 import type { HttpLimits } from "./webhook/server.js";
@@ -16,8 +19,17 @@ export class ConfigError extends Error {
 
 const emptyToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
 
+/** Whole numbers in decimal digits only: `0x4e20`, `1e3` or `8080.0` are mistakes, not numbers to guess at. */
 const int = (min: number, max: number, def: number) =>
-  z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).default(def));
+  z.preprocess(
+    (v) => (typeof v === "string" ? emptyToUndefined(v.trim()) : v),
+    z
+      .string()
+      .regex(/^\d+$/, { message: "must be a whole number written in decimal digits" })
+      .transform(Number)
+      .pipe(z.number().int().min(min).max(max))
+      .default(def),
+  );
 
 const bool = (def: boolean) =>
   z.preprocess(
@@ -47,6 +59,42 @@ function isValidCron(rule: string): boolean {
   return ok;
 }
 
+/** An IP address, or a host name by RFC 1123 that is not a malformed dotted-decimal address such as 999.1.1.1. */
+function isListenHost(host: string): boolean {
+  if (isIP(host) !== 0) return true;
+  if (host.length > 253 || /^[\d.]+$/.test(host)) return false;
+  return host.split(".").every((label) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(label));
+}
+
+/** Why a directory setting cannot work (a file where a directory must be, not writable), or undefined. */
+function directoryProblem(variable: string, path: string): string | undefined {
+  if (path.includes("\u0000")) return `${variable} contains a NUL character: set it to a directory path`;
+  // The directory itself if it exists, else its nearest existing ancestor (start-up creates the rest).
+  for (let p = resolvePath(path); ; p = dirname(p)) {
+    let st: ReturnType<typeof statSync> | undefined;
+    try {
+      st = statSync(p);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" && dirname(p) !== p) continue;
+      if (code === "ENOTDIR") return `${variable}=${JSON.stringify(path)}: ${p} is under a file, not a directory`;
+      return `${variable}=${JSON.stringify(path)}: ${p} cannot be examined (${code}); set ${variable} to a writable directory`;
+    }
+    if (!st?.isDirectory()) {
+      return `${variable}=${JSON.stringify(path)}: ${p} is not a directory; set ${variable} to a writable directory`;
+    }
+    try {
+      accessSync(p, fsConstants.W_OK);
+    } catch {
+      return `${variable}=${JSON.stringify(path)}: ${p} is not writable by this user; set ${variable} to a writable directory`;
+    }
+    return undefined;
+  }
+}
+
+/** Webhook secrets shorter than this are refused: guessable by brute force against the signature. */
+export const MIN_WEBHOOK_SECRET_LENGTH = 16;
+
 export const REGION_BASE_URLS = {
   us: "https://api.wootric.com",
   eu: "https://api.wootric.eu",
@@ -72,7 +120,10 @@ export const DEFAULT_HTTP_LIMITS = {
 const envSchema = z.object({
   // HTTP intake
   PORT: int(0, 65535, 8080),
-  HOST: z.preprocess(emptyToUndefined, z.string().default("0.0.0.0")),
+  HOST: z.preprocess(
+    (v) => (typeof v === "string" ? emptyToUndefined(v.trim()) : v),
+    z.string().refine(isListenHost, { message: "is neither an IP address nor a valid host name" }).default("0.0.0.0"),
+  ),
   WOOTRIC_WEBHOOK_SECRET: optionalString,
   ALLOW_UNSIGNED_WEBHOOKS: bool(false),
   WEBHOOK_MAX_BYTES: int(1024, 64 * 1024 * 1024, 1024 * 1024),
@@ -172,6 +223,7 @@ export interface Config {
 /** How to fix each variable, appended to its error message. */
 const HINTS: Partial<Record<keyof Env, string>> = {
   PORT: "set PORT to a TCP port such as 8080",
+  HOST: "set HOST to 0.0.0.0 (all IPv4 interfaces), :: (all interfaces), 127.0.0.1, or a name of this machine",
   POLL_CRON: 'five cron fields (minute hour day month weekday) in UTC, e.g. POLL_CRON="*/15 * * * *"',
   WOOTRIC_REGION: "set WOOTRIC_REGION=us, eu or au (or WOOTRIC_API_URL for another base URL)",
   WOOTRIC_API_URL: "set WOOTRIC_API_URL to the base URL that holds /oauth/token and /v1/..., or unset it",
@@ -230,6 +282,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
 
   const secrets = splitSecrets(e.WOOTRIC_WEBHOOK_SECRET);
+  const generate =
+    "generate one with `openssl rand -hex 32` and set the same value in Wootric → Settings → Outgoing Webhooks";
+  if (e.WOOTRIC_WEBHOOK_SECRET !== undefined && secrets.length === 0) {
+    problems.push(
+      `WOOTRIC_WEBHOOK_SECRET holds only commas and blanks, no secret: set it to the secret token (comma-separate several during rotation), or unset it; ${generate}`,
+    );
+  }
+  const short = secrets.filter((x) => x.length < MIN_WEBHOOK_SECRET_LENGTH).length;
+  if (short > 0) {
+    problems.push(
+      `WOOTRIC_WEBHOOK_SECRET: ${short} of its ${secrets.length} secret(s) is shorter than ${MIN_WEBHOOK_SECRET_LENGTH} characters, short enough to guess; ${generate}`,
+    );
+  }
 
   let wootric: Config["wootric"];
   if (e.WOOTRIC_CLIENT_ID && e.WOOTRIC_CLIENT_SECRET) {
@@ -251,6 +316,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!deadLetter)
       problems.push("DEAD_LETTER_URL must look like s3://bucket/prefix (where oversize records are kept)");
   }
+
+  const dirProblem = e.FIREHOSE_STREAM_NAME
+    ? e.SPOOL_DIR !== undefined
+      ? directoryProblem("SPOOL_DIR", e.SPOOL_DIR)
+      : directoryProblem("DATA_DIR", e.DATA_DIR)
+    : directoryProblem("DATA_DIR", e.DATA_DIR);
+  if (dirProblem) problems.push(dirProblem);
 
   if (e.WEBHOOK_MAX_INFLIGHT_BYTES < e.WEBHOOK_MAX_BYTES) {
     problems.push(

@@ -1,6 +1,7 @@
 import { access, constants, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Config } from "../config.js";
+import { redactUrlCredentials } from "../log.js";
 import type { CheckResult } from "../ops/check.js";
 import { checkFirehose } from "../sink/firehose/doctor-check.js";
 import { DEV_SECRET_FILE } from "../webhook/dev-secret.js";
@@ -13,7 +14,9 @@ export function describeConfig(config: Config): string {
     config.sink.kind === "file"
       ? `file sink in ${config.sink.dataDir}`
       : `firehose stream ${config.sink.streamName}, spool ${config.sink.spoolDir}`,
-    config.wootric ? `poller on (${config.wootric.baseUrl}, cron "${config.poll.cron}")` : "poller off",
+    config.wootric
+      ? `poller on (${redactUrlCredentials(config.wootric.baseUrl)}, cron "${config.poll.cron}")`
+      : "poller off",
     config.state.kind === "s3"
       ? `state s3://${config.state.bucket}/${config.state.prefix}`
       : `state ${config.state.path}`,
@@ -80,7 +83,7 @@ export async function runDoctorChecks(config: Config): Promise<CheckResult[]> {
 
 export function formatCheck(r: CheckResult): string {
   const mark = r.skipped ? "skip" : r.ok ? " ok " : "FAIL";
-  return `[${mark}] ${r.name}: ${r.detail}`;
+  return `[${mark}] ${r.name}: ${redactUrlCredentials(r.detail)}`;
 }
 
 /** Prints one line per check; exit code 1 when any check that ran failed. */

@@ -18,3 +18,23 @@ export function combineReadiness(parts: readonly (() => Readiness)[]): () => Rea
     return result;
   };
 }
+
+const ERRNO_PHRASES: Record<string, string> = {
+  ENOSPC: "disk full",
+  EDQUOT: "disk quota exceeded",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EROFS: "read-only file system",
+};
+
+/**
+ * Readiness text for anyone who can reach /readyz (no authentication): absolute paths and the operating system's
+ * error text are replaced by a short phrase. The full text stays in the logs, where operators read it.
+ */
+export function publicReadinessText(text: string): string {
+  return text
+    .replace(/\b(E[A-Z0-9]{2,}): [^,;]*(?:, [a-z]+(?: '[^']*')?(?: -> '[^']*')?)?/g, (_m, code: string) => {
+      return ERRNO_PHRASES[code] ?? "I/O error";
+    })
+    .replace(/(^|[\s'"(=:])\/[^\s'",;)]+/g, "$1<path>");
+}

@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { DEFAULT_HTTP_LIMITS } from "../config.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
+import { publicReadinessText } from "../ops/readiness.js";
 import { SampledLog } from "../ops/sampled-log.js";
 import type { Envelope } from "../records/envelope.js";
 import { type Readiness, RecordNotSerialisableError, type Sink } from "../sink/sink.js";
@@ -92,8 +93,8 @@ export function createApp(deps: WebhookAppDeps): express.Express {
     const r = deps.readiness();
     const body: Record<string, unknown> = r.ready
       ? { status: "ready" }
-      : { status: "not ready", reason: r.reason ?? "unknown" };
-    if (r.warnings?.length) body.warnings = r.warnings;
+      : { status: "not ready", reason: publicReadinessText(r.reason ?? "unknown") };
+    if (r.warnings?.length) body.warnings = r.warnings.map(publicReadinessText);
     res.status(r.ready ? 200 : 503).json(body);
   });
 

@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { Express } from "express";
+import { ConfigError } from "../config.js";
 
 /** What bounds unauthenticated traffic before a signature can be checked (HTTP_* and WEBHOOK_* variables). */
 export interface HttpLimits {
@@ -36,12 +37,23 @@ export async function listenWithLimits(
     app,
   );
   server.maxConnections = limits.maxConnections;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(at.port, at.host, () => {
-      server.off("error", reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(at.port, at.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    // An address this machine does not have, or a name that does not resolve: a configuration error (exit 2).
+    if (["EADDRNOTAVAIL", "ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NONAME"].includes(code)) {
+      throw new ConfigError([
+        `HOST=${JSON.stringify(at.host)}: cannot listen there (${code}); set HOST to 0.0.0.0 (all IPv4 interfaces), :: (all interfaces), 127.0.0.1, or an address of this machine`,
+      ]);
+    }
+    throw err;
+  }
   return server;
 }
