@@ -104,7 +104,7 @@ export const REGION_BASE_URLS = {
 /**
  * Bounds on traffic that has not been authenticated yet (bodies are read before their signature can be checked).
  * With the defaults the worst case held in memory is WEBHOOK_MAX_INFLIGHT_BYTES of bodies plus per-connection
- * buffers for HTTP_MAX_CONNECTIONS connections: about 64 MiB + 1,024 × ~64 KiB, inside a 512 MiB task.
+ * buffers for HTTP_MAX_CONNECTIONS connections (measured: docs/hardening.md).
  */
 export const DEFAULT_HTTP_LIMITS = {
   maxConnections: 1024,
