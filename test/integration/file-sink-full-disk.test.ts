@@ -11,7 +11,7 @@ import { constants, gzipSync } from "node:zlib";
 import { silentLogger } from "../../src/log.js";
 import { Metrics } from "../../src/ops/metrics.js";
 import { makeEnvelope, serializeEnvelope } from "../../src/records/envelope.js";
-import { openFileSink } from "../../src/sink/file/file-sink.js";
+import { openFileSink } from "../../src/sink/file/open.js";
 import type { Sink } from "../../src/sink/sink.js";
 import { createApp } from "../../src/webhook/app.js";
 import { listFiles, readClosedRecords } from "../helpers/data-files.js";

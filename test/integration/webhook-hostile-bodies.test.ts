@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { silentLogger } from "../../src/log.js";
 import { Metrics } from "../../src/ops/metrics.js";
-import { openFileSink } from "../../src/sink/file/file-sink.js";
+import { openFileSink } from "../../src/sink/file/open.js";
 import type { Sink } from "../../src/sink/sink.js";
 import { createApp } from "../../src/webhook/app.js";
 import { readClosedRecords } from "../helpers/data-files.js";

@@ -8,7 +8,7 @@ import { after, describe, test } from "node:test";
 import { silentLogger } from "../../src/log.js";
 import { Metrics } from "../../src/ops/metrics.js";
 import { type Envelope, makeEnvelope } from "../../src/records/envelope.js";
-import { openFileSink } from "../../src/sink/file/file-sink.js";
+import { openFileSink } from "../../src/sink/file/open.js";
 import { readIntactLines, recoverOpenFiles } from "../../src/sink/file/recovery.js";
 import { SinkUnavailableError } from "../../src/sink/sink.js";
 import { listFiles, readClosedRecords } from "../helpers/data-files.js";

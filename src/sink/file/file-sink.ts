@@ -1,14 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import type { Config } from "../../config.js";
 import type { Logger } from "../../log.js";
 import type { Metrics } from "../../ops/metrics.js";
 import { type Envelope, partitionOf, serializeEnvelope } from "../../records/envelope.js";
-import { lockDirectory } from "../dir-lock.js";
 import { type Readiness, RecordNotSerialisableError, type Sink, SinkUnavailableError } from "../sink.js";
 import { mkdirDurable } from "./fs-util.js";
 import { GzipFileWriter } from "./gzip-file.js";
-import { recoverOpenFile, recoverOpenFiles } from "./recovery.js";
+import { recoverOpenFile } from "./recovery.js";
 
 export type FileSinkSettings = Extract<Config["sink"], { kind: "file" }>;
 
@@ -132,8 +131,12 @@ export class FileSink implements Sink {
     this.startPending = reason;
   }
 
-  started(lock: { release(): Promise<void> }): void {
+  /** The DATA_DIR lock, released on close (also while start-up is still waiting). */
+  holdLock(lock: { release(): Promise<void> }): void {
     this.lock = lock;
+  }
+
+  started(): void {
     this.startPending = undefined;
   }
 
@@ -268,81 +271,4 @@ async function recoverQuietly(openPath: string, logger: Logger): Promise<void> {
       error: (err as Error).message,
     });
   }
-}
-
-/** Errors that mean "the disk is full": start-up waits for space instead of exiting. */
-function isNoSpace(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === "ENOSPC" || code === "EDQUOT";
-}
-
-export async function openFileSink(deps: {
-  settings: FileSinkSettings;
-  logger: Logger;
-  metrics: Metrics;
-  /** How often a start-up deferred for want of disk space is retried. Default 5 s. */
-  recoveryRetryMs?: number;
-}): Promise<Sink> {
-  const { settings, logger, metrics } = deps;
-  const retryMs = deps.recoveryRetryMs ?? 5_000;
-  await mkdirDurable(settings.dataDir);
-  const sink = new FileSink(settings, logger, metrics);
-  let lock: { release(): Promise<void> } | undefined;
-  let failedAt: string | undefined;
-  // Taking the lock and finalising files left open by a crash both need a little disk space.
-  const start = async (): Promise<void> => {
-    failedAt = `${settings.dataDir}/.file-sink.lock`;
-    lock ??= await lockDirectory({ dir: settings.dataDir, lockFile: ".file-sink.lock", variable: "DATA_DIR" });
-    const recovered = await recoverOpenFiles(settings.dataDir, (path) => {
-      failedAt = path;
-    });
-    for (const r of recovered)
-      logger.warn("finalised a file left open by an earlier run", { path: r.path, lines: r.lines });
-    sink.started(lock);
-  };
-  const waitingReason = () => {
-    const where = `DATA_DIR/${relative(settings.dataDir, failedAt ?? settings.dataDir)}`;
-    const step = lock
-      ? `the file left open by an earlier run, ${where}, cannot be finalised`
-      : `${where} cannot be written`;
-    return `file sink waiting for disk space: the disk is full, so ${step}; webhooks are answered 503 until space is freed (retrying every ${retryMs / 1000} s)`;
-  };
-  try {
-    await start();
-  } catch (err) {
-    if (!isNoSpace(err)) {
-      await lock?.release().catch(() => undefined);
-      throw err;
-    }
-    sink.deferStart(waitingReason());
-    logger.error("file sink cannot start: the disk is full; answering 503 and retrying until space is freed", {
-      dataDir: settings.dataDir,
-      path: failedAt,
-      error: (err as Error).message,
-    });
-    const retry = async (): Promise<void> => {
-      if (sink.isClosed) {
-        await lock?.release().catch(() => undefined);
-        return;
-      }
-      try {
-        await start();
-        logger.info("file sink started: disk space is available again and leftover files are finalised");
-      } catch (e) {
-        sink.deferStart(isNoSpace(e) ? waitingReason() : `file sink cannot start: ${(e as Error).message}`);
-        if (!isNoSpace(e)) logger.error("file sink start-up retry failed", { error: (e as Error).message });
-        setTimeout(() => void retry(), retryMs).unref();
-      }
-    };
-    setTimeout(() => void retry(), retryMs).unref();
-  }
-  metrics.gauge("file_sink_open_files", "Files currently open for writing", [], function () {
-    this.set(sink.openFileCount);
-  });
-  logger.info("file sink ready", {
-    dataDir: settings.dataDir,
-    rotateBytes: settings.rotateBytes,
-    rotateSeconds: settings.rotateSeconds,
-  });
-  return sink;
 }
