@@ -53,8 +53,9 @@ test("spool recovery: random truncations and byte flips never lose an intact ack
             const path = join(dir, name);
             const bytes = await readFile(path);
             if (bytes.length <= SEGMENT_MAGIC.length) continue;
-            // The segment header (magic) is not fuzzed: a file without it is moved aside whole, by design.
-            const at = SEGMENT_MAGIC.length + Math.floor(d.at * (bytes.length - SEGMENT_MAGIC.length));
+            // A cut inside the segment header leaves a file with no frame: the header itself is not truncated.
+            const from = d.kind === "truncate" ? SEGMENT_MAGIC.length : 0;
+            const at = from + Math.floor(d.at * (bytes.length - from));
             const ranges = touched.get(segSeq(name)) ?? [];
             if (d.kind === "truncate") {
               await truncate(path, at);

@@ -205,11 +205,25 @@ export class Spool {
           await rm(ackLogPath(path), { force: true });
           return undefined;
         }
-        await fh.close();
-        const aside = `${path}.foreign-${Date.now()}`;
-        await rename(path, aside);
-        logger.error("spool: segment file has no spool header; moved aside untouched", { path, movedTo: aside });
-        return undefined;
+        if ((await findNextFrame(fh, SEGMENT_MAGIC.length, fileSize)) !== undefined) {
+          // Our frames behind a damaged header: keep the damaged header bytes aside, restore it, replay the frames.
+          const keptIn = await this.setDamageAside(fh, path, 0, SEGMENT_MAGIC.length);
+          await fh.write(SEGMENT_MAGIC, 0, SEGMENT_MAGIC.length, 0);
+          await fh.sync();
+          logger.error("spool: corruption in a segment header: restored it; the frames after it are replayed", {
+            segment: basename(path),
+            offset: 0,
+            bytes: SEGMENT_MAGIC.length,
+            keptIn,
+          });
+        } else {
+          await fh.close();
+          const aside = `${path}.foreign-${Date.now()}`;
+          await rename(path, aside);
+          this.setAside.add(basename(aside));
+          logger.error("spool: segment file has no spool header; moved aside untouched", { path, movedTo: aside });
+          return undefined;
+        }
       }
       const acked = await readAckLog(ackLogPath(path));
       let pos = SEGMENT_MAGIC.length;
@@ -278,7 +292,12 @@ export class Spool {
         );
       }
       // Recorded as acknowledged (fsynced) so the reader and later recoveries skip the damaged bytes.
-      if (damaged.length > 0) await appendAckEntries(ackLogPath(path), damaged.flat(), true);
+      if (damaged.length > 0) {
+        await appendAckEntries(ackLogPath(path), damaged.flat(), true).catch((err: unknown) => {
+          // Only costs finding (and setting aside) the same damage again on the next start.
+          logger.warn("spool: could not record the damaged ranges in the ack log", { error: (err as Error).message });
+        });
+      }
       if (unreadableFrom !== undefined) {
         pos = unreadableFrom;
         const tornBytes = fileSize - pos;
