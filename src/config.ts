@@ -230,6 +230,12 @@ const HINTS: Partial<Record<keyof Env, string>> = {
   SYNC_START_DATE: "e.g. SYNC_START_DATE=2024-01-01, or unset it to read the whole history",
   FIREHOSE_STREAM_NAME: "use the delivery stream's name (terraform output firehose_stream_name), not its ARN",
   ALLOW_UNSIGNED_WEBHOOKS: "set ALLOW_UNSIGNED_WEBHOOKS=true only for local development",
+  WEBHOOK_MAX_INFLIGHT_BYTES:
+    "bytes of webhook bodies held at once before their signature is checked, e.g. 67108864 (64 MiB); at least WEBHOOK_MAX_BYTES",
+  WEBHOOK_BODY_IDLE_TIMEOUT_MS: "milliseconds a body may pause before 408, e.g. 5000",
+  HTTP_MAX_CONNECTIONS: "open connections accepted at once, e.g. 1024",
+  HTTP_HEADERS_TIMEOUT_MS: "milliseconds to receive a request's headers before 408, e.g. 10000",
+  HTTP_REQUEST_TIMEOUT_MS: "milliseconds to receive a whole request before 408, e.g. 30000",
 };
 
 export function parseS3Url(raw: string): { bucket: string; prefix: string } | undefined {
