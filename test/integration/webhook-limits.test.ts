@@ -87,6 +87,45 @@ describe("bounded memory before authentication", () => {
     }
   });
 
+  test("chunked bodies (no Content-Length) draw on the same budget as they arrive", async () => {
+    const { server, port } = await start({ maxInflightBodyBytes: 2 * MiB });
+    const chunked = () => {
+      const req = request({
+        host: "127.0.0.1",
+        port,
+        method: "POST",
+        path: "/webhooks/wootric",
+        headers: {
+          "content-type": "application/json",
+          "transfer-encoding": "chunked",
+          "x-wootric-signature": "sha1=00",
+        },
+      });
+      const response = new Promise<number | "closed">((resolve) => {
+        req.on("response", (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on("error", () => resolve("closed"));
+      });
+      return { req, response };
+    };
+    const posts = [chunked(), chunked(), chunked()];
+    try {
+      // 900 KiB each, in 100 KiB chunks: two fit the 2 MiB budget, the third does not.
+      for (let i = 0; i < 9; i++) for (const p of posts) p.req.write(Buffer.alloc(100 * 1024, 0x20));
+      const first = await Promise.race([
+        Promise.race(posts.map((p) => p.response)),
+        new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 3_000)),
+      ]);
+      assert.equal(first, 503, "the request that would pass the budget is answered 503");
+    } finally {
+      for (const p of posts) p.req.destroy();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
   test("a body that stalls is answered 408 within seconds", async () => {
     const { server, port } = await start({ bodyIdleTimeoutMs: 300 });
     const post = stalledPost(port, 1000, 10);
