@@ -67,9 +67,31 @@ export interface MakeEnvelopeOptions {
   webhook?: WebhookContext;
 }
 
+/**
+ * Deepest nesting of arrays and objects a record may have. Validation, the canonical JSON of the dedup hash and
+ * serialisation all recurse; a bound keeps them far from the stack limit. Wootric records nest 3 levels.
+ */
+export const MAX_RECORD_DEPTH = 64;
+
+/** Whether `value` nests deeper than `limit`, measured without recursion. */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const [v, depth] = item;
+    if (v === null || typeof v !== "object") continue;
+    if (depth + 1 > limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** Validates a raw Wootric record against its entity schema and wraps it. Throws RecordValidationError. */
 export function makeEnvelope(entity: RecordEntity, raw: unknown, opts: MakeEnvelopeOptions): Envelope {
   const def = ENTITY_DEFS[entity];
+  // Webhook bodies are bounded at parse time; API records arrive here straight from JSON.parse.
+  if (nestsDeeperThan(raw, MAX_RECORD_DEPTH)) {
+    throw new RecordValidationError(entity, `record nests deeper than ${MAX_RECORD_DEPTH} levels`);
+  }
   const parsed = def.schema.safeParse(raw);
   if (!parsed.success) {
     const first = parsed.error.issues

@@ -9,8 +9,10 @@
  * Node 21+ offers the source text through JSON.parse's reviver (`context.source`); Node 20 does not, hence the scan.
  */
 
+import { MAX_RECORD_DEPTH } from "../records/envelope.js";
+
 /** Deeper than any Wootric record (a response nests 3 levels); deep enough for arbitrary end-user properties. */
-export const MAX_JSON_DEPTH = 64;
+export const MAX_JSON_DEPTH = MAX_RECORD_DEPTH;
 
 export class JsonTextError extends Error {
   constructor(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { serializeEnvelope } from "../../src/records/envelope.js";
+import { makeEnvelope, RecordValidationError, serializeEnvelope } from "../../src/records/envelope.js";
 import { PayloadParseError, parsePayload } from "../../src/webhook/body.js";
 import { unparsableWebhook, webhookToEnvelopes } from "../../src/webhook/payload.js";
 
@@ -63,5 +63,17 @@ describe("webhook bodies are kept as sent", () => {
       assert.equal(r.envelopes[0]!.data.raw, body, format);
       assert.match(String(r.envelopes[0]!.data.reason), /nests? deeper/, format);
     }
+  });
+});
+
+describe("records from the API", () => {
+  test("a record nested past the limit is a validation error (a dead letter for the poller), never a stack overflow", () => {
+    let deep: unknown = [];
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    assert.throws(
+      () => makeEnvelope("response", { id: 1, updated_at: 1, tags: deep }, { source: "poll" }),
+      (err: unknown) => err instanceof RecordValidationError && /nests deeper than 64/.test(err.message),
+    );
+    assert.equal(makeEnvelope("response", { id: 1, tags: [[[1]]] }, { source: "poll" }).id, 1);
   });
 });
