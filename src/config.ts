@@ -1,3 +1,6 @@
+import { accessSync, constants as fsConstants, statSync } from "node:fs";
+import { isIP } from "node:net";
+import { dirname, resolve as resolvePath } from "node:path";
 import { z } from "zod";
 import { isCalendarDate, isValidCron } from "./common/validate.js";
 
@@ -15,10 +18,21 @@ export class ConfigError extends Error {
 
 const emptyToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
 
+/** Whole numbers in decimal digits only: `0x4e20`, `1e3` or `8080.0` are mistakes, not numbers to guess at. */
 const int = (min: number, max: number, def: number) =>
-  z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).default(def)).meta({
-    accepts: max === Number.MAX_SAFE_INTEGER ? `an integer, at least ${min}` : `an integer from ${min} to ${max}`,
-  });
+  z
+    .preprocess(
+      (v) => (typeof v === "string" ? emptyToUndefined(v.trim()) : v),
+      z
+        .string()
+        .regex(/^\d+$/, { message: "must be a whole number written in decimal digits" })
+        .transform(Number)
+        .pipe(z.number().int().min(min).max(max))
+        .default(def),
+    )
+    .meta({
+      accepts: max === Number.MAX_SAFE_INTEGER ? `an integer, at least ${min}` : `an integer from ${min} to ${max}`,
+    });
 
 const bool = (def: boolean) =>
   z
@@ -41,6 +55,73 @@ const isoDate = z.preprocess(
     .refine(isCalendarDate, { message: "is not a real calendar date" })
     .optional(),
 );
+
+/** An IP address, or a host name by RFC 1123 that is not a malformed dotted-decimal address such as 999.1.1.1. */
+function isListenHost(host: string): boolean {
+  if (isIP(host) !== 0) return true;
+  if (host.length > 253 || /^[\d.]+$/.test(host)) return false;
+  return host.split(".").every((label) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(label));
+}
+
+/** Why a directory setting cannot work (a file where a directory must be, not writable), or undefined. */
+function directoryProblem(variable: string, path: string): string | undefined {
+  if (path.includes("\u0000")) return `${variable} contains a NUL character: set it to a directory path`;
+  // The directory itself if it exists, else its nearest existing ancestor (start-up creates the rest).
+  for (let p = resolvePath(path); ; p = dirname(p)) {
+    let st: ReturnType<typeof statSync> | undefined;
+    try {
+      st = statSync(p);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" && dirname(p) !== p) continue;
+      if (code === "ENOTDIR") return `${variable}=${JSON.stringify(path)}: ${p} is under a file, not a directory`;
+      return `${variable}=${JSON.stringify(path)}: ${p} cannot be examined (${code}); set ${variable} to a writable directory`;
+    }
+    if (!st?.isDirectory()) {
+      return `${variable}=${JSON.stringify(path)}: ${p} is not a directory; set ${variable} to a writable directory`;
+    }
+    try {
+      accessSync(p, fsConstants.W_OK);
+    } catch {
+      return `${variable}=${JSON.stringify(path)}: ${p} is not writable by this user; set ${variable} to a writable directory`;
+    }
+    return undefined;
+  }
+}
+
+/** Webhook secrets shorter than this are refused: guessable by brute force against the signature. */
+export const MIN_WEBHOOK_SECRET_LENGTH = 16;
+
+/** What bounds unauthenticated traffic before a signature can be checked (HTTP_* and WEBHOOK_* variables). */
+export interface HttpLimits {
+  /** Open connections accepted at once; more are dropped by the kernel accept loop (HTTP_MAX_CONNECTIONS). */
+  maxConnections: number;
+  /** Time to receive a request's headers; 408 after it (HTTP_HEADERS_TIMEOUT_MS). */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request, headers and body; 408 after it (HTTP_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: number;
+  /** Longest pause between two pieces of a body; 408 after it (WEBHOOK_BODY_IDLE_TIMEOUT_MS). */
+  bodyIdleTimeoutMs: number;
+  /** Body bytes held by requests not answered yet, all requests together; 503 beyond (WEBHOOK_MAX_INFLIGHT_BYTES). */
+  maxInflightBodyBytes: number;
+  /** Idle keep-alive time; longer than a load balancer's (ALB: 60 s) so the balancer closes first. */
+  keepAliveTimeoutMs: number;
+}
+
+/**
+ * Bounds on traffic that has not been authenticated yet (bodies are read before their signature can be checked).
+ * With the defaults the worst case held in memory is WEBHOOK_MAX_INFLIGHT_BYTES of bodies plus per-connection
+ * buffers for HTTP_MAX_CONNECTIONS connections (measured: docs/hardening.md).
+ */
+export const DEFAULT_HTTP_LIMITS = {
+  maxConnections: 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  bodyIdleTimeoutMs: 5_000,
+  maxInflightBodyBytes: 64 * 1024 * 1024,
+  /** Longer than a load balancer's idle timeout (ALB: 60 s), so the balancer closes idle connections first. */
+  keepAliveTimeoutMs: 65_000,
+} as const;
 
 export const REGION_BASE_URLS = {
   us: "https://api.wootric.com",
@@ -83,7 +164,11 @@ export const CONFIG_VARIABLES = {
   },
   HOST: {
     group: "http",
-    schema: z.preprocess(emptyToUndefined, z.string().default("0.0.0.0")),
+    schema: z.preprocess(
+      (v) => (typeof v === "string" ? emptyToUndefined(v.trim()) : v),
+      z.string().refine(isListenHost, { message: "is neither an IP address nor a valid host name" }).default("0.0.0.0"),
+    ),
+    fix: "set HOST to 0.0.0.0 (all IPv4 interfaces), :: (all interfaces), 127.0.0.1, or a name of this machine",
     accepts: "an address or host name",
     meaning: "Address the HTTP server listens on; `127.0.0.1` keeps it local to the machine.",
   },
@@ -94,7 +179,7 @@ export const CONFIG_VARIABLES = {
     unset:
       "none (file sink: a development secret is generated in `DATA_DIR/webhook-secret`; Firehose sink: refuses to start)",
     meaning:
-      "Secret token from Wootric's Settings → Outgoing Webhooks that signs every delivery; comma-separate the old and the new secret during a rotation.",
+      "Secret token from Wootric's Settings → Outgoing Webhooks that signs every delivery, at least 16 characters; comma-separate the old and the new secret during a rotation.",
   },
   ALLOW_UNSIGNED_WEBHOOKS: {
     group: "http",
@@ -107,6 +192,38 @@ export const CONFIG_VARIABLES = {
     group: "http",
     schema: int(1024, 64 * 1024 * 1024, 1024 * 1024),
     meaning: "Largest webhook body accepted, in bytes; a larger one is answered 413 and not stored.",
+  },
+  WEBHOOK_MAX_INFLIGHT_BYTES: {
+    group: "http",
+    schema: int(1024, 16 * 1024 * 1024 * 1024, DEFAULT_HTTP_LIMITS.maxInflightBodyBytes),
+    meaning:
+      "Bytes of webhook bodies held in memory at once before their signature is checked; beyond it new bodies get 503 with `Retry-After` (at least `WEBHOOK_MAX_BYTES`).",
+    fix: "bytes of webhook bodies held at once before their signature is checked, e.g. 67108864 (64 MiB); at least WEBHOOK_MAX_BYTES",
+  },
+  WEBHOOK_BODY_IDLE_TIMEOUT_MS: {
+    group: "http",
+    schema: int(100, 600_000, DEFAULT_HTTP_LIMITS.bodyIdleTimeoutMs),
+    meaning: "Milliseconds a request body may pause between bytes before the request is answered 408.",
+    fix: "milliseconds a body may pause before 408, e.g. 5000",
+  },
+  HTTP_MAX_CONNECTIONS: {
+    group: "http",
+    schema: int(1, 1_000_000, DEFAULT_HTTP_LIMITS.maxConnections),
+    meaning: "Open connections accepted at once; more are refused until one closes.",
+    fix: "open connections accepted at once, e.g. 1024",
+  },
+  HTTP_HEADERS_TIMEOUT_MS: {
+    group: "http",
+    schema: int(100, 600_000, DEFAULT_HTTP_LIMITS.headersTimeoutMs),
+    meaning:
+      "Milliseconds to receive a request's headers before it is answered 408 (at most `HTTP_REQUEST_TIMEOUT_MS`).",
+    fix: "milliseconds to receive a request's headers before 408, e.g. 10000",
+  },
+  HTTP_REQUEST_TIMEOUT_MS: {
+    group: "http",
+    schema: int(100, 3_600_000, DEFAULT_HTTP_LIMITS.requestTimeoutMs),
+    meaning: "Milliseconds to receive a whole request before it is answered 408.",
+    fix: "milliseconds to receive a whole request before 408, e.g. 30000",
   },
 
   WOOTRIC_CLIENT_ID: {
@@ -343,7 +460,7 @@ export type S3Location = { bucket: string; prefix: string };
 export type StateLocation = { kind: "s3"; bucket: string; prefix: string } | { kind: "dir"; path: string };
 
 export interface Config {
-  http: { port: number; host: string; maxBodyBytes: number };
+  http: { port: number; host: string; maxBodyBytes: number; limits: HttpLimits };
   webhook: { secrets: string[]; allowUnsigned: boolean };
   wootric: { clientId: string; clientSecret: string; baseUrl: string } | undefined;
   poll: {
@@ -426,6 +543,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
 
   const secrets = splitSecrets(e.WOOTRIC_WEBHOOK_SECRET);
+  const generate =
+    "generate one with `openssl rand -hex 32` and set the same value in Wootric → Settings → Outgoing Webhooks";
+  if (e.WOOTRIC_WEBHOOK_SECRET !== undefined && secrets.length === 0) {
+    problems.push(
+      `WOOTRIC_WEBHOOK_SECRET holds only commas and blanks, no secret: set it to the secret token (comma-separate several during rotation), or unset it; ${generate}`,
+    );
+  }
+  const short = secrets.filter((x) => x.length < MIN_WEBHOOK_SECRET_LENGTH).length;
+  if (short > 0) {
+    problems.push(
+      `WOOTRIC_WEBHOOK_SECRET: ${short} of its ${secrets.length} secret(s) is shorter than ${MIN_WEBHOOK_SECRET_LENGTH} characters, short enough to guess; ${generate}`,
+    );
+  }
 
   let wootric: Config["wootric"];
   if (e.WOOTRIC_CLIENT_ID && e.WOOTRIC_CLIENT_SECRET) {
@@ -460,6 +590,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     firehoseErrorUrl: s3Var("FIREHOSE_ERROR_URL", "Firehose's error output: the bucket and <error prefix>/firehose"),
   };
 
+  const dirProblem = e.FIREHOSE_STREAM_NAME
+    ? e.SPOOL_DIR !== undefined
+      ? directoryProblem("SPOOL_DIR", e.SPOOL_DIR)
+      : directoryProblem("DATA_DIR", e.DATA_DIR)
+    : directoryProblem("DATA_DIR", e.DATA_DIR);
+  if (dirProblem) problems.push(dirProblem);
+
+  if (e.WEBHOOK_MAX_INFLIGHT_BYTES < e.WEBHOOK_MAX_BYTES) {
+    problems.push(
+      `WEBHOOK_MAX_INFLIGHT_BYTES=${e.WEBHOOK_MAX_INFLIGHT_BYTES} is smaller than WEBHOOK_MAX_BYTES=${e.WEBHOOK_MAX_BYTES}: no body of the largest size could ever be read; raise WEBHOOK_MAX_INFLIGHT_BYTES`,
+    );
+  }
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push(
+      `HTTP_HEADERS_TIMEOUT_MS=${e.HTTP_HEADERS_TIMEOUT_MS} is longer than HTTP_REQUEST_TIMEOUT_MS=${e.HTTP_REQUEST_TIMEOUT_MS}: the headers are part of the request; lower it or raise HTTP_REQUEST_TIMEOUT_MS`,
+    );
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const sink: Config["sink"] = e.FIREHOSE_STREAM_NAME
@@ -478,7 +626,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     : { kind: "file", dataDir: e.DATA_DIR, rotateBytes: e.FILE_ROTATE_BYTES, rotateSeconds: e.FILE_ROTATE_SECONDS };
 
   return {
-    http: { port: e.PORT, host: e.HOST, maxBodyBytes: e.WEBHOOK_MAX_BYTES },
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      maxBodyBytes: e.WEBHOOK_MAX_BYTES,
+      limits: {
+        maxConnections: e.HTTP_MAX_CONNECTIONS,
+        headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+        requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+        bodyIdleTimeoutMs: e.WEBHOOK_BODY_IDLE_TIMEOUT_MS,
+        maxInflightBodyBytes: e.WEBHOOK_MAX_INFLIGHT_BYTES,
+        keepAliveTimeoutMs: DEFAULT_HTTP_LIMITS.keepAliveTimeoutMs,
+      },
+    },
     webhook: { secrets, allowUnsigned: e.ALLOW_UNSIGNED_WEBHOOKS },
     wootric,
     poll: {

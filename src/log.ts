@@ -47,6 +47,11 @@ export function createLogger(opts: { level?: string; format?: "auto" | "json" | 
   });
 }
 
+/** `scheme://user:pass@host` → `scheme://***@host` anywhere in a text, so URLs never show credentials. */
+export function redactUrlCredentials(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]+@/gi, "$1***@");
+}
+
 /** A logger that prints nothing: for tests and library use. */
 export function silentLogger(): Logger {
   return winston.createLogger({ silent: true, transports: [new winston.transports.Console()] });

@@ -2,6 +2,7 @@ import { access, constants, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { nextCronRun } from "../common/validate.js";
 import type { Config } from "../config.js";
+import { redactUrlCredentials } from "../log.js";
 import type { CheckResult } from "../ops/check.js";
 import { checkFirehose } from "../sink/firehose/doctor-check.js";
 import { checkStateStore } from "../state/doctor-check.js";
@@ -20,13 +21,15 @@ Options:
 Exit codes: 0 every check that ran passed, 1 a check failed, 2 configuration error.`;
 
 /** A one-line summary of the configuration, with no secret in it. */
-function describeConfig(config: Config): string {
+export function describeConfig(config: Config): string {
   const parts = [
     `listen ${config.http.host}:${config.http.port}`,
     config.sink.kind === "file"
       ? `file sink in ${config.sink.dataDir}`
       : `firehose stream ${config.sink.streamName}, spool ${config.sink.spoolDir}`,
-    config.wootric ? `poller on (${config.wootric.baseUrl}, cron "${config.poll.cron}")` : "poller off",
+    config.wootric
+      ? `poller on (${redactUrlCredentials(config.wootric.baseUrl)}, cron "${config.poll.cron}")`
+      : "poller off",
     config.state.kind === "s3"
       ? `state s3://${config.state.bucket}/${config.state.prefix}`
       : `state ${config.state.path}`,
@@ -110,9 +113,9 @@ export async function runDoctorChecks(config: Config): Promise<CheckResult[]> {
   return results;
 }
 
-function formatCheck(r: CheckResult): string {
+export function formatCheck(r: CheckResult): string {
   const mark = r.skipped ? "skip" : r.ok ? " ok " : "FAIL";
-  return `[${mark}] ${r.name}: ${r.detail}`;
+  return `[${mark}] ${r.name}: ${redactUrlCredentials(r.detail)}`;
 }
 
 /** Prints one line per check; exit code 1 when any check that ran failed. */

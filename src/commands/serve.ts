@@ -10,6 +10,7 @@ import { createSink } from "../sink/create-sink.js";
 import type { Sink } from "../sink/sink.js";
 import { createApp } from "../webhook/app.js";
 import { ensureDevSecret } from "../webhook/dev-secret.js";
+import { listenWithLimits } from "../webhook/server.js";
 
 export interface RunningService {
   server: Server;
@@ -97,25 +98,20 @@ export async function startService(config: Config, logger: Logger, metrics = new
     secrets,
     allowUnsigned: config.webhook.allowUnsigned,
     maxBodyBytes: config.http.maxBodyBytes,
+    limits: config.http.limits,
     readiness,
     isDraining: () => draining,
   });
 
   let server: Server;
   try {
-    server = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(config.http.port, config.http.host, (err?: Error) => (err ? reject(err) : resolve(s)));
-      s.once("error", reject);
-    });
+    // keepAliveTimeout (65 s) outlives an ALB's idle timeout, so the balancer never sends into a closing socket.
+    server = await listenWithLimits(app, { port: config.http.port, host: config.http.host }, config.http.limits);
   } catch (err) {
     await poller?.stop().catch(() => undefined);
     await sink.close(1000);
     throw err;
   }
-  // Longer than a load balancer's idle timeout (ALB: 60 s), so the balancer closes idle connections first and never
-  // sends a request into a socket Node is closing (Node's 5 s default causes sporadic 502s behind an ALB).
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
   const { url, allInterfaces } = localUrl(server.address() as AddressInfo);
   logger.info(`listening on ${url}${allInterfaces ? ` (all interfaces, HOST=${config.http.host})` : ""}`, {
     url,

@@ -2,15 +2,45 @@
 export interface Readiness {
   ready: boolean;
   reason?: string;
+  /** Conditions an operator must look at that do not stop intake (e.g. corrupt spool bytes set aside). */
+  warnings?: string[];
 }
 
-/** Ready only when every part is: the first one that is not gives the reason. */
+/** Ready only when every part is: the first one that is not gives the reason. Warnings of every part are kept. */
 export function combineReadiness(parts: readonly (() => Readiness)[]): () => Readiness {
   return () => {
+    const warnings: string[] = [];
+    let notReady: Readiness | undefined;
     for (const part of parts) {
       const r = part();
-      if (!r.ready) return r;
+      warnings.push(...(r.warnings ?? []));
+      if (!r.ready) {
+        notReady = r;
+        break;
+      }
     }
-    return { ready: true };
+    const result: Readiness = notReady ? { ready: false, reason: notReady.reason ?? "unknown" } : { ready: true };
+    if (warnings.length > 0) result.warnings = warnings;
+    return result;
   };
+}
+
+const ERRNO_PHRASES: Record<string, string> = {
+  ENOSPC: "disk full",
+  EDQUOT: "disk quota exceeded",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EROFS: "read-only file system",
+};
+
+/**
+ * Readiness text for anyone who can reach /readyz (no authentication): absolute paths and the operating system's
+ * error text are replaced by a short phrase. The full text stays in the logs, where operators read it.
+ */
+export function publicReadinessText(text: string): string {
+  return text
+    .replace(/\b(E[A-Z0-9]{2,}): [^,;]*(?:, [a-z]+(?: '[^']*')?(?: -> '[^']*')?)?/g, (_m, code: string) => {
+      return ERRNO_PHRASES[code] ?? "I/O error";
+    })
+    .replace(/(^|[\s'"(=:])\/[^\s'",;)]+/g, "$1<path>");
 }

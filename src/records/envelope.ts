@@ -112,9 +112,31 @@ function parseMsForVersion(value: unknown): number | undefined {
   return timePrecision(value) === "s" ? ms - (((ms % 1000) + 1000) % 1000) + 999 : ms;
 }
 
+/**
+ * Deepest nesting of arrays and objects a record may have. Validation, the canonical JSON of the dedup hash and
+ * serialisation all recurse; a bound keeps them far from the stack limit. Wootric records nest 3 levels.
+ */
+export const MAX_RECORD_DEPTH = 64;
+
+/** Whether `value` nests deeper than `limit`, measured without recursion. */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const [v, depth] = item;
+    if (v === null || typeof v !== "object") continue;
+    if (depth + 1 > limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** Validates a raw Wootric record against its entity schema and wraps it. Throws RecordValidationError. */
 export function makeEnvelope(entity: RecordEntity, raw: unknown, opts: MakeEnvelopeOptions): Envelope {
   const def = ENTITY_DEFS[entity];
+  // Webhook bodies are bounded at parse time; API records arrive here straight from JSON.parse.
+  if (nestsDeeperThan(raw, MAX_RECORD_DEPTH)) {
+    throw new RecordValidationError(entity, `record nests deeper than ${MAX_RECORD_DEPTH} levels`);
+  }
   const parsed = def.schema.safeParse(raw);
   if (!parsed.success) {
     const first = parsed.error.issues
@@ -123,6 +145,7 @@ export function makeEnvelope(entity: RecordEntity, raw: unknown, opts: MakeEnvel
       .join("; ");
     throw new RecordValidationError(entity, first);
   }
+  keepProtoKeys(raw, parsed.data);
   const data = wellFormedDeep(parsed.data);
   const rawId = opts.id ?? def.idOf(data);
   if (rawId === undefined) throw new RecordValidationError(entity, "record has no id");
@@ -178,6 +201,33 @@ export function makeTombstone(
     deleted: true,
     data: { id, ...known },
   };
+}
+
+/**
+ * A `__proto__` key sent as data is kept as data. JSON.parse defines it as an own property, but schema validation
+ * copies objects by assignment, which turns it into the prototype: put it back where validation dropped it.
+ * Input depth is bounded at parse time, so the walk is too.
+ */
+function keepProtoKeys(raw: unknown, data: unknown): void {
+  if (raw === null || typeof raw !== "object" || data === null || typeof data !== "object" || raw === data) return;
+  if (Array.isArray(raw)) {
+    if (Array.isArray(data)) for (let i = 0; i < raw.length && i < data.length; i++) keepProtoKeys(raw[i], data[i]);
+    return;
+  }
+  const own = Object.getOwnPropertyDescriptor(raw, "__proto__");
+  if (own && !Object.hasOwn(data, "__proto__")) {
+    if (!Array.isArray(data) && Object.getPrototypeOf(data) !== Object.prototype)
+      Object.setPrototypeOf(data, Object.prototype);
+    Object.defineProperty(data, "__proto__", {
+      value: own.value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  for (const [k, v] of Object.entries(raw)) {
+    if (k !== "__proto__" && Object.hasOwn(data, k)) keepProtoKeys(v, (data as Record<string, unknown>)[k]);
+  }
 }
 
 export interface DeadLetterInput {

@@ -1,7 +1,7 @@
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
-import { openFileSink } from "./file/file-sink.js";
+import { openFileSink } from "./file/open.js";
 import { openFirehoseSink } from "./firehose/firehose-sink.js";
 import type { Sink } from "./sink.js";
 

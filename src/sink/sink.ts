@@ -10,6 +10,17 @@ export class SinkUnavailableError extends Error {
 }
 
 /**
+ * Thrown by Sink.write when one of its envelopes cannot be serialised at all: a fault of that record, not of the sink,
+ * so it fails only its own write. The caller keeps the raw bytes as a dead letter instead.
+ */
+export class RecordNotSerialisableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "RecordNotSerialisableError";
+  }
+}
+
+/**
  * Where envelopes go. `write` resolves only once every envelope is durable: fsynced to local disk
  * (file sink, spool) or acknowledged by Firehose with a RecordId. It rejects with SinkUnavailableError otherwise,
  * and the caller must not acknowledge the records to their sender.

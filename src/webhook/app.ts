@@ -1,11 +1,15 @@
 import express, { type NextFunction, type Request, type Response } from "express";
+import { DEFAULT_HTTP_LIMITS } from "../config.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
-import type { Readiness } from "../ops/readiness.js";
+import { publicReadinessText, type Readiness } from "../ops/readiness.js";
+import { SampledLog } from "../ops/sampled-log.js";
 import type { Envelope } from "../records/envelope.js";
-import type { Sink } from "../sink/sink.js";
+import { RecordNotSerialisableError, type Sink } from "../sink/sink.js";
 import { checkContentType, PayloadParseError, parseByContent } from "./body.js";
+import { boundedRawBody, InflightBudget } from "./body-reader.js";
 import { unparsableWebhook, type WebhookEnvelopes, webhookToEnvelopes } from "./payload.js";
+import type { HttpLimits } from "./server.js";
 import { SIGNATURE_HEADER, verifySignature } from "./signature.js";
 
 const WEBHOOK_PATH = "/webhooks/wootric";
@@ -23,6 +27,10 @@ export interface WebhookAppDeps {
   readiness: () => Readiness;
   /** While true every response carries `Connection: close`, so keep-alive clients let go during shutdown. */
   isDraining?: () => boolean;
+  /** Bounds on bodies read before the signature is checked; defaults as documented in config.ts. */
+  limits?: Pick<HttpLimits, "bodyIdleTimeoutMs" | "maxInflightBodyBytes">;
+  /** At most one log line per this many ms for rejected requests (the metrics count every one). Default 10 s. */
+  rejectLogIntervalMs?: number;
 }
 
 function webhookMetrics(metrics: Metrics) {
@@ -51,6 +59,11 @@ function webhookMetrics(metrics: Metrics) {
       "webhook_content_type_mismatches_total",
       "Webhook bodies whose content was the other format than their Content-Type declared, by declared and parsed format",
       ["declared", "parsed"],
+    ),
+    rejected: metrics.counter(
+      "webhook_rejected_total",
+      "Webhook requests refused before reaching the sink (auth, size, encoding, budget, timeouts), by status",
+      ["status"],
     ),
     sinkFailures: metrics.counter(
       "webhook_sink_failures_total",
@@ -83,9 +96,11 @@ export function createApp(deps: WebhookAppDeps): express.Express {
 
   app.get("/readyz", (_req, res) => {
     const r = deps.readiness();
-    res
-      .status(r.ready ? 200 : 503)
-      .json(r.ready ? { status: "ready" } : { status: "not ready", reason: r.reason ?? "unknown" });
+    const body: Record<string, unknown> = r.ready
+      ? { status: "ready" }
+      : { status: "not ready", reason: publicReadinessText(r.reason ?? "unknown") };
+    if (r.warnings?.length) body.warnings = r.warnings.map(publicReadinessText);
+    res.status(r.ready ? 200 : 503).json(body);
   });
 
   app.get("/metrics", async (_req, res, next) => {
@@ -97,7 +112,25 @@ export function createApp(deps: WebhookAppDeps): express.Express {
     }
   });
 
-  const rawBody = express.raw({ type: () => true, limit: deps.maxBodyBytes });
+  const rejectLog = new SampledLog(deps.logger, deps.rejectLogIntervalMs ?? 10_000);
+  const budget = new InflightBudget(deps.limits?.maxInflightBodyBytes ?? DEFAULT_HTTP_LIMITS.maxInflightBodyBytes);
+  deps.metrics.gauge(
+    "webhook_inflight_body_bytes",
+    "Body bytes held by webhook requests not answered yet (bounded by WEBHOOK_MAX_INFLIGHT_BYTES)",
+    [],
+    function () {
+      this.set(budget.bytes);
+    },
+  );
+  const rawBody = boundedRawBody({
+    maxBodyBytes: deps.maxBodyBytes,
+    idleTimeoutMs: deps.limits?.bodyIdleTimeoutMs ?? DEFAULT_HTTP_LIMITS.bodyIdleTimeoutMs,
+    budget,
+    onRefused: (req, status, reason) => {
+      m.rejected.inc({ status: String(status) });
+      rejectLog.warn("webhook refused before the signature check", { status, reason, ip: req.ip });
+    },
+  });
 
   app.post(WEBHOOK_PATH, rawBody, async (req: Request, res: Response) => {
     const receivedAt = new Date();
@@ -106,6 +139,7 @@ export function createApp(deps: WebhookAppDeps): express.Express {
 
     const type = checkContentType(contentTypeHeader);
     if (!type.ok) {
+      m.rejected.inc({ status: "415" });
       res.status(415).json({ error: type.reason });
       return;
     }
@@ -117,7 +151,8 @@ export function createApp(deps: WebhookAppDeps): express.Express {
       const check = verifySignature(raw, signatureHeader, deps.secrets);
       if (!check.ok) {
         m.signatureFailures.inc({ reason: check.reason });
-        deps.logger.warn("webhook rejected: signature check failed", {
+        m.rejected.inc({ status: "401" });
+        rejectLog.warn("webhook rejected: signature check failed", {
           reason: check.reason,
           ip: req.ip,
           bytes: raw.length,
@@ -136,12 +171,19 @@ export function createApp(deps: WebhookAppDeps): express.Express {
       if (parsed.mislabelled) m.mislabelled.inc({ declared: type.format, parsed: parsed.format });
       result = webhookToEnvelopes(parsed.value, input, parsed.format);
     } catch (err) {
-      if (!(err instanceof PayloadParseError)) throw err;
-      result = unparsableWebhook(input, err.message);
+      // Signed bytes are never dropped: whatever failed on the way to a record, they are kept as a dead letter.
+      const reason = err instanceof PayloadParseError ? err.message : `body could not be read as a webhook: ${err}`;
+      result = unparsableWebhook(input, reason);
     }
 
     try {
-      await deps.sink.write(result.envelopes);
+      try {
+        await deps.sink.write(result.envelopes);
+      } catch (err) {
+        if (!(err instanceof RecordNotSerialisableError)) throw err;
+        result = unparsableWebhook(input, `record could not be serialised: ${err.message}`);
+        await deps.sink.write(result.envelopes);
+      }
     } catch (err) {
       m.sinkFailures.inc();
       deps.logger.error("webhook not stored: sink unavailable, answering 503 so the sender retries", {

@@ -1,4 +1,5 @@
 import qs from "qs";
+import { JsonTextError, parseJsonText } from "./json-text.js";
 
 export type PayloadFormat = "json" | "form";
 
@@ -39,9 +40,12 @@ function isSupportedCharset(charset: string): boolean {
 }
 
 export class PayloadParseError extends Error {
-  constructor(message: string) {
+  /** Set when the body is recognisably this format but refused (too deep): no other format is tried. */
+  readonly final: boolean;
+  constructor(message: string, opts: { final?: boolean } = {}) {
     super(message);
     this.name = "PayloadParseError";
+    this.final = opts.final ?? false;
   }
 }
 
@@ -67,26 +71,38 @@ export function parsePayload(
 function parseJson(text: string): unknown {
   if (text.trim() === "") throw new PayloadParseError("body is empty");
   try {
-    return JSON.parse(text) as unknown;
+    return parseJsonText(text);
   } catch (err) {
+    if (err instanceof JsonTextError && err.tooDeep)
+      throw new PayloadParseError(`body: ${err.message}`, { final: true });
     throw new PayloadParseError(`body is not valid JSON: ${(err as Error).message}`);
   }
 }
+
+/** Form keys nest at most this deep (`response[end_user_properties][plan]` is 2); deeper is refused, not flattened. */
+const MAX_FORM_DEPTH = 10;
 
 /** Rails-style nested keys (`response[end_user_properties][plan]=Pro`), every value a string. */
 function parseForm(text: string, charset: string): Record<string, unknown> {
   if (text.trim() === "") throw new PayloadParseError("body is empty");
   if (!text.includes("=")) throw new PayloadParseError("body is not form-urlencoded (no key=value pairs)");
   try {
-    return qs.parse(text, {
+    const parsed = qs.parse(text, {
       charset: charset === "iso-8859-1" || charset === "latin1" ? "iso-8859-1" : "utf-8",
-      depth: 10,
+      depth: MAX_FORM_DEPTH,
       arrayLimit: 1000,
       parameterLimit: 100_000,
       allowPrototypes: false,
-      strictDepth: false,
-    }) as Record<string, unknown>;
+      strictDepth: true,
+      // qs drops every `__proto__` key; hidden from it under a placeholder, it is restored as an ordinary own key.
+      decoder: (str, decode, cs, kind) => {
+        const decoded = decode(str, decode, cs) as string;
+        return kind === "key" ? decoded.replaceAll("__proto__", PROTO_PLACEHOLDER) : decoded;
+      },
+    });
+    return restoreProtoKeys(parsed) as Record<string, unknown>;
   } catch (err) {
+    if (err instanceof RangeError) throw new PayloadParseError(`form keys nest deeper than ${MAX_FORM_DEPTH} levels`);
     throw new PayloadParseError(`body is not valid form-urlencoded data: ${(err as Error).message}`);
   }
 }
@@ -112,11 +128,29 @@ export function parseByContent(raw: Buffer, declared: PayloadFormat | "sniff", c
       const parsed = parsePayload(raw, format, charset);
       return { ...parsed, mislabelled: declared !== "sniff" && declared !== parsed.format };
     } catch (err) {
-      if (!(err instanceof PayloadParseError)) throw err;
+      if (!(err instanceof PayloadParseError) || err.final) throw err;
       errors.set(format, err);
     }
   }
   if (declared !== "sniff") throw errors.get(declared)!;
   const trimmed = raw.toString("latin1", 0, Math.min(raw.length, 64)).trimStart();
   throw errors.get(trimmed.startsWith("{") || trimmed.startsWith("[") ? "json" : "form")!;
+}
+
+const PROTO_PLACEHOLDER = "\u0000wf-proto\u0000";
+
+/** Renames placeholder keys back to `__proto__`, defined as own data properties (assignment would set the prototype). */
+function restoreProtoKeys(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map(restoreProtoKeys);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    Object.defineProperty(out, k.replaceAll(PROTO_PLACEHOLDER, "__proto__"), {
+      value: restoreProtoKeys(v),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { open, readFile } from "node:fs/promises";
+import { open, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { fsyncDir, mkdirDurable } from "../common/durable-fs.js";
 import type { Logger } from "../log.js";
@@ -28,6 +28,13 @@ export async function ensureDevSecret(dataDir: string, logger: Logger): Promise<
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     secret = (await readFile(path, "utf8")).trim();
     if (secret === "") throw new Error(`${path} is empty: delete it to generate a new development secret`);
+    const mode = (await stat(path)).mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      logger.warn(
+        `the development webhook secret ${path} is readable by group or others (mode ${mode.toString(8)}): run chmod 600 on it`,
+        { file: path },
+      );
+    }
   }
   logger.warn(
     `WOOTRIC_WEBHOOK_SECRET is not set: webhooks are verified with a generated development secret stored in ${path}. ` +

@@ -258,8 +258,10 @@ export class WootricClient {
         }
         continue;
       }
+      // The reply body is never shown: a server that echoes the request would show the client secret.
+      const code = oauthErrorCode(text);
       throw new WootricAuthError(
-        `the token endpoint refused the credentials (HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ""}); check WOOTRIC_CLIENT_ID / WOOTRIC_CLIENT_SECRET (Wootric → Settings → API) and the region`,
+        `the token endpoint refused the credentials (HTTP ${res.status}${code ? `, ${code}` : ""}); check WOOTRIC_CLIENT_ID / WOOTRIC_CLIENT_SECRET (Wootric → Settings → API) and the region`,
       );
     }
     throw new WootricUnavailableError(
@@ -308,5 +310,15 @@ export class WootricClient {
     }
     this.opts.onWait?.(ms, reason);
     await this.clock.sleep(ms, signal);
+  }
+}
+
+/** The OAuth `error` code of a token reply (RFC 6749 §5.2, e.g. invalid_client): a bare word, safe to show. */
+function oauthErrorCode(text: string): string | undefined {
+  try {
+    const error = (JSON.parse(text) as { error?: unknown }).error;
+    return typeof error === "string" && /^[a-z_]{1,64}$/.test(error) ? error : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -33,24 +33,31 @@ describe("CLI", () => {
   test("doctor: one line per check, secrets never printed, exit 0 when everything that runs passes", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "wf-doctor-"));
     dirs.push(dataDir);
-    const r = cli(["doctor"], { DATA_DIR: dataDir, WOOTRIC_WEBHOOK_SECRET: "very-secret-value,another-one" });
+    const r = cli(["doctor"], { DATA_DIR: dataDir, WOOTRIC_WEBHOOK_SECRET: "very-secret-value,another-secret-one" });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^\[ ok \] config: .*file sink in/m);
     assert.match(r.stdout, /^\[ ok \] webhook secret: 2 secrets configured/m);
     assert.match(r.stdout, /^\[ ok \] DATA_DIR: .* is writable/m);
     assert.match(r.stdout, /^\[skip\] firehose:/m);
     assert.match(r.stdout, /^\[skip\] wootric:/m);
-    assert.doesNotMatch(r.stdout + r.stderr, /very-secret-value|another-one/);
+    assert.doesNotMatch(r.stdout + r.stderr, /very-secret-value|another-secret-one/);
   });
 
   test("doctor exits 1 when a check fails, 2 on a configuration error naming the variable", async () => {
     const parent = await mkdtemp(join(tmpdir(), "wf-doctor-"));
     dirs.push(parent);
     await writeFile(join(parent, "file"), "x");
-    const r = cli(["doctor"], { DATA_DIR: join(parent, "file", "data") });
+    const r = cli(["doctor"], {
+      DATA_DIR: join(parent, "data"),
+      WOOTRIC_CLIENT_ID: "id",
+      WOOTRIC_CLIENT_SECRET: "secret",
+      WOOTRIC_API_URL: "http://127.0.0.1:1",
+    });
     assert.equal(r.status, 1, r.stdout);
-    assert.match(r.stdout, /^\[FAIL\] DATA_DIR: .* is not writable/m);
-    assert.match(r.stdout, /doctor: 1 check failed/);
+    assert.match(r.stdout, /^\[FAIL\] wootric token:/m);
+    const underFile = cli(["doctor"], { DATA_DIR: join(parent, "file", "data") });
+    assert.equal(underFile.status, 2, underFile.stdout);
+    assert.match(underFile.stderr, /DATA_DIR=.*not a directory/);
     const bad = cli(["doctor"], { WOOTRIC_REGION: "mars" });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /WOOTRIC_REGION="mars": must be one of us, eu, au/);

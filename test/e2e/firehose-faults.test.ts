@@ -7,7 +7,7 @@ import { type RunningCli, startServe } from "../helpers/cli.js";
 import { type FirehoseStub, startFirehoseStub, stubEnv } from "../helpers/firehose-stub.js";
 import { postWebhook, responseWebhook } from "../helpers/webhook.js";
 
-const SECRET = "fault-secret";
+const SECRET = "fault-secret-0123456789";
 const dirs: string[] = [];
 const stubs: FirehoseStub[] = [];
 const clis: RunningCli[] = [];

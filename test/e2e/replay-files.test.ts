@@ -11,7 +11,7 @@ import { silentLogger } from "../../src/log.js";
 import { Metrics } from "../../src/ops/metrics.js";
 import { ENTITY_DEFS } from "../../src/records/entities.js";
 import { type Envelope, makeDeadLetter, makeEnvelope } from "../../src/records/envelope.js";
-import { openFileSink } from "../../src/sink/file/file-sink.js";
+import { openFileSink } from "../../src/sink/file/open.js";
 import { createApp } from "../../src/webhook/app.js";
 import { CLI_PATH } from "../helpers/cli.js";
 import { readClosedRecords } from "../helpers/data-files.js";

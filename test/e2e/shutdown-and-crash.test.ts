@@ -20,7 +20,7 @@ after(async () => {
 describe("serve: shutdown and crash", () => {
   test("SIGTERM during traffic: every 2xx'd record is in a closed file and the process exits 0", async () => {
     const dataDir = await tempDir();
-    const cli = await startServe({ DATA_DIR: dataDir, WOOTRIC_WEBHOOK_SECRET: "s" });
+    const cli = await startServe({ DATA_DIR: dataDir, WOOTRIC_WEBHOOK_SECRET: "e2e-test-secret-0123" });
     const acknowledged = new Set<number>();
     let nextId = 1;
     let stopSending = false;
@@ -29,7 +29,7 @@ describe("serve: shutdown and crash", () => {
       while (!stopSending) {
         const id = nextId++;
         try {
-          const res = await postWebhook(cli.baseUrl, responseWebhook(id), { secret: "s" });
+          const res = await postWebhook(cli.baseUrl, responseWebhook(id), { secret: "e2e-test-secret-0123" });
           if (res.status === 200) acknowledged.add(id);
           else failures++;
         } catch {
@@ -65,11 +65,18 @@ describe("serve: shutdown and crash", () => {
 
   test("SIGKILL: acknowledged records in the crashed open file are finalised and readable on the next start", async () => {
     const dataDir = await tempDir();
-    const first = await startServe({ DATA_DIR: dataDir, WOOTRIC_WEBHOOK_SECRET: "s", FILE_ROTATE_SECONDS: "3600" });
+    const first = await startServe({
+      DATA_DIR: dataDir,
+      WOOTRIC_WEBHOOK_SECRET: "e2e-test-secret-0123",
+      FILE_ROTATE_SECONDS: "3600",
+    });
     const ids = Array.from({ length: 50 }, (_, i) => i + 1);
     await Promise.all(
       ids.map(async (id) =>
-        assert.equal((await postWebhook(first.baseUrl, responseWebhook(id), { secret: "s" })).status, 200),
+        assert.equal(
+          (await postWebhook(first.baseUrl, responseWebhook(id), { secret: "e2e-test-secret-0123" })).status,
+          200,
+        ),
       ),
     );
     assert.equal(await first.stop("SIGKILL"), "SIGKILL");
@@ -78,7 +85,7 @@ describe("serve: shutdown and crash", () => {
       "the crash left an open file",
     );
 
-    const second = await startServe({ DATA_DIR: dataDir, WOOTRIC_WEBHOOK_SECRET: "s" });
+    const second = await startServe({ DATA_DIR: dataDir, WOOTRIC_WEBHOOK_SECRET: "e2e-test-secret-0123" });
     assert.match(second.output(), /finalised a file left open by an earlier run/);
     // Readable while the second process runs: the recovered file is a complete gzip file.
     const stored = (await readClosedRecords(dataDir)).map((r) => Number(r.envelope.id)).sort((a, b) => a - b);

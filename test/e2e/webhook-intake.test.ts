@@ -23,16 +23,16 @@ describe("serve: webhook intake end to end (built CLI, real HTTP, gzip files)", 
     const dataDir = await tempDir();
     const cli = await startServe({
       DATA_DIR: dataDir,
-      WOOTRIC_WEBHOOK_SECRET: "old-secret, new-secret",
+      WOOTRIC_WEBHOOK_SECRET: "old-secret-0123456789, new-secret-0123456789",
       WEBHOOK_MAX_BYTES: "4096",
     });
     try {
       const url = cli.baseUrl;
-      assert.equal((await postWebhook(url, responseWebhook(1), { secret: "new-secret" })).status, 200);
+      assert.equal((await postWebhook(url, responseWebhook(1), { secret: "new-secret-0123456789" })).status, 200);
       assert.equal(
         (
           await postWebhook(url, responseWebhook(2), {
-            secret: "old-secret",
+            secret: "old-secret-0123456789",
             contentType: "application/json; charset=utf-8",
           })
         ).status,
@@ -41,8 +41,12 @@ describe("serve: webhook intake end to end (built CLI, real HTTP, gzip files)", 
       const form =
         "decline[id]=3&decline[end_user_id]=33&decline[end_user_properties][plan]=Pro&decline[updated_at]=2024-03-05%2010%3A16%3A21%20-0800&event_name=created&account_token=NPS-test";
       assert.equal(
-        (await postWebhook(url, form, { secret: "new-secret", contentType: "application/x-www-form-urlencoded" }))
-          .status,
+        (
+          await postWebhook(url, form, {
+            secret: "new-secret-0123456789",
+            contentType: "application/x-www-form-urlencoded",
+          })
+        ).status,
         200,
       );
 
@@ -50,22 +54,30 @@ describe("serve: webhook intake end to end (built CLI, real HTTP, gzip files)", 
       assert.equal((await postWebhook(url, responseWebhook(101))).status, 401);
       assert.equal((await postWebhook(url, responseWebhook(102), { secret: "wrong" })).status, 401);
       assert.equal(
-        (await postWebhook(url, responseWebhook(103), { signature: sign("new-secret", responseWebhook(999)) })).status,
+        (
+          await postWebhook(url, responseWebhook(103), {
+            signature: sign("new-secret-0123456789", responseWebhook(999)),
+          })
+        ).status,
         401,
       );
       const big = responseWebhook(104, { text: "x".repeat(5000) });
-      assert.equal((await postWebhook(url, big, { secret: "new-secret" })).status, 413);
+      assert.equal((await postWebhook(url, big, { secret: "new-secret-0123456789" })).status, 413);
       assert.equal(
-        (await postWebhook(url, responseWebhook(105), { secret: "new-secret", contentType: "text/plain" })).status,
+        (await postWebhook(url, responseWebhook(105), { secret: "new-secret-0123456789", contentType: "text/plain" }))
+          .status,
         415,
       );
 
       // Signed but unparsable, or no record inside: kept as dead letters and acknowledged.
       const garbage = '{"response": {"id": 7, oops';
-      const dl = await postWebhook(url, garbage, { secret: "new-secret" });
+      const dl = await postWebhook(url, garbage, { secret: "new-secret-0123456789" });
       assert.equal(dl.status, 200);
       assert.deepEqual(JSON.parse(dl.body), { stored: 1, dead_letters: 1 });
-      assert.equal((await postWebhook(url, '{"event_name":"created"}', { secret: "new-secret" })).status, 200);
+      assert.equal(
+        (await postWebhook(url, '{"event_name":"created"}', { secret: "new-secret-0123456789" })).status,
+        200,
+      );
 
       assert.equal((await fetch(`${url}/readyz`)).status, 200);
       const metrics = await (await fetch(`${url}/metrics`)).text();
@@ -163,15 +175,18 @@ describe("serve: webhook intake end to end (built CLI, real HTTP, gzip files)", 
 
   test("answers 503 while the file sink cannot write, and 200 again once it can", async () => {
     const dataDir = await tempDir();
-    const cli = await startServe({ DATA_DIR: dataDir, WOOTRIC_WEBHOOK_SECRET: "s" });
+    const cli = await startServe({ DATA_DIR: dataDir, WOOTRIC_WEBHOOK_SECRET: "e2e-test-secret-0123" });
     try {
       // A regular file where the partition directory must go: ENOTDIR even as root.
       await writeFile(join(dataDir, "entity=response"), "in the way");
-      const res = await postWebhook(cli.baseUrl, responseWebhook(10), { secret: "s" });
+      const res = await postWebhook(cli.baseUrl, responseWebhook(10), { secret: "e2e-test-secret-0123" });
       assert.equal(res.status, 503);
       assert.equal((await fetch(`${cli.baseUrl}/readyz`)).status, 503);
       await rm(join(dataDir, "entity=response"));
-      assert.equal((await postWebhook(cli.baseUrl, responseWebhook(11), { secret: "s" })).status, 200);
+      assert.equal(
+        (await postWebhook(cli.baseUrl, responseWebhook(11), { secret: "e2e-test-secret-0123" })).status,
+        200,
+      );
       assert.equal((await fetch(`${cli.baseUrl}/readyz`)).status, 200);
     } finally {
       assert.equal(await cli.stop(), 0);

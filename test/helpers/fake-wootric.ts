@@ -224,7 +224,19 @@ export class FakeWootric {
 
   // ---- HTTP -------------------------------------------------------------------------------------------------
 
+  /** Requests being answered now (a killed client's request still completes here, and is logged, after its death). */
+  inflight = 0;
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.inflight += 1;
+    try {
+      await this.answer(req, res);
+    } finally {
+      this.inflight -= 1;
+    }
+  }
+
+  private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://fake");
     const send = (status: number, body: unknown, headers: Record<string, string> = {}): undefined => {
       this.log.push({ method: req.method ?? "", path: url.pathname, query: url.searchParams, status });

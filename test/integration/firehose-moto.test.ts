@@ -146,7 +146,7 @@ describe("Firehose sink against moto (Firehose → S3)", { skip }, () => {
       FIREHOSE_STREAM_NAME: "cli-stream",
       SPOOL_DIR: join(dir, "spool"),
       DATA_DIR: dir,
-      WOOTRIC_WEBHOOK_SECRET: "moto-secret",
+      WOOTRIC_WEBHOOK_SECRET: "moto-secret-0123456789",
       DEAD_LETTER_URL: `s3://${DL_BUCKET}/cli`,
       FIREHOSE_LINGER_MS: "50",
       LOG_LEVEL: "warn",
@@ -165,7 +165,7 @@ describe("Firehose sink against moto (Firehose → S3)", { skip }, () => {
     await Promise.all(
       Array.from({ length: 5 }, async (_, w) => {
         for (let id = w * 1000 + 1; id <= w * 1000 + 60; id++) {
-          const res = await postWebhook(cli.baseUrl, responseWebhook(id), { secret: "moto-secret" });
+          const res = await postWebhook(cli.baseUrl, responseWebhook(id), { secret: "moto-secret-0123456789" });
           assert.equal(res.status, 200, res.body);
           acked.add(id);
         }

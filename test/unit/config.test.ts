@@ -24,7 +24,8 @@ describe("config", () => {
   });
 
   test("WOOTRIC_WEBHOOK_SECRET is comma-separated for rotation, blanks ignored", () => {
-    assert.deepEqual(loadConfig({ WOOTRIC_WEBHOOK_SECRET: " old , new ,," }).webhook.secrets, ["old", "new"]);
+    const [old, next] = ["old-secret-0123456789", "new-secret-0123456789"];
+    assert.deepEqual(loadConfig({ WOOTRIC_WEBHOOK_SECRET: ` ${old} , ${next} ,,` }).webhook.secrets, [old, next]);
   });
 
   test("errors name the variable and how to fix it", () => {
@@ -56,7 +57,7 @@ describe("config", () => {
       (err: unknown) => err instanceof ConfigError && /WOOTRIC_WEBHOOK_SECRET/.test(err.message),
     );
     assert.doesNotThrow(() =>
-      requireWebhookSecurity(loadConfig({ FIREHOSE_STREAM_NAME: "wootric", WOOTRIC_WEBHOOK_SECRET: "s" })),
+      requireWebhookSecurity(loadConfig({ FIREHOSE_STREAM_NAME: "wootric", WOOTRIC_WEBHOOK_SECRET: "s".repeat(16) })),
     );
     assert.doesNotThrow(() =>
       requireWebhookSecurity(loadConfig({ FIREHOSE_STREAM_NAME: "wootric", ALLOW_UNSIGNED_WEBHOOKS: "true" })),

@@ -8,7 +8,7 @@ import { after, describe, test } from "node:test";
 import { silentLogger } from "../../src/log.js";
 import { Metrics } from "../../src/ops/metrics.js";
 import { type Envelope, makeEnvelope } from "../../src/records/envelope.js";
-import { openFileSink } from "../../src/sink/file/file-sink.js";
+import { openFileSink } from "../../src/sink/file/open.js";
 import { readIntactLines, recoverOpenFiles } from "../../src/sink/file/recovery.js";
 import { SinkUnavailableError } from "../../src/sink/sink.js";
 import { listFiles, readClosedRecords } from "../helpers/data-files.js";
@@ -132,6 +132,24 @@ describe("file sink", () => {
       (await readClosedRecords(dataDir)).map((r) => r.envelope.id),
       [2],
     );
+  });
+
+  test("one envelope that cannot be serialised fails only its own write, never the rest of the group commit", async () => {
+    const dataDir = await tempDir();
+    const sink = await open(dataDir);
+    const poisoned = response(0);
+    // A value JSON.stringify throws on, whatever the stack depth: stands for any record that cannot be serialised.
+    poisoned.data.big = 1n as unknown as number;
+    const results = await Promise.allSettled([
+      ...Array.from({ length: 50 }, (_, i) => sink.write([response(i + 1)])),
+      sink.write([poisoned]),
+      ...Array.from({ length: 50 }, (_, i) => sink.write([response(i + 51)])),
+    ]);
+    assert.equal(results.filter((r) => r.status === "fulfilled").length, 100, "every other write succeeded");
+    assert.equal(results[50]!.status, "rejected");
+    assert.equal(sink.readiness().ready, true, "a bad record is not a sink failure");
+    await sink.close(5000);
+    assert.equal((await readClosedRecords(dataDir)).length, 100);
   });
 
   test("write after close is refused", async () => {

@@ -59,7 +59,7 @@ async function run(opts: { describe: unknown; put: unknown; head?: unknown; dead
   reply(sm.on(HeadBucketCommand) as never, opts.head ?? {});
   const config = loadConfig({
     FIREHOSE_STREAM_NAME: "s",
-    WOOTRIC_WEBHOOK_SECRET: "x",
+    WOOTRIC_WEBHOOK_SECRET: "x".repeat(16),
     ...(opts.deadLetter ? { DEAD_LETTER_URL: "s3://dead-letters/oversize" } : {}),
   });
   const results = await checkFirehose(config, { firehose, s3 });

@@ -6,17 +6,23 @@ import type { Logger } from "../../log.js";
 import type { Metrics } from "../../ops/metrics.js";
 import type { Readiness } from "../../ops/readiness.js";
 import { type Envelope, partitionOf, serializeEnvelope } from "../../records/envelope.js";
-import { lockDirectory } from "../dir-lock.js";
-import { type Sink, SinkUnavailableError } from "../sink.js";
+import { RecordNotSerialisableError, type Sink, SinkUnavailableError } from "../sink.js";
 import { GzipFileWriter } from "./gzip-file.js";
-import { recoverOpenFile, recoverOpenFiles } from "./recovery.js";
+import { recoverOpenFile } from "./recovery.js";
 
 export type FileSinkSettings = Extract<Config["sink"], { kind: "file" }>;
 
 const UNREADY_AFTER_ERROR_MS = 10_000;
 
+/** One envelope already serialised, with where it goes. */
+interface SerialisedLine {
+  partition: string;
+  entity: string;
+  line: string;
+}
+
 interface PendingWrite {
-  envelopes: readonly Envelope[];
+  lines: SerialisedLine[];
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -38,6 +44,8 @@ export class FileSink implements Sink {
   private draining = false;
   private closed = false;
   private lastError: { message: string; at: number } | undefined;
+  /** Set while start-up (lock, finalising leftover files) waits for disk space: writes are refused with this reason. */
+  private startPending: string | undefined;
   private seq = 0;
   private readonly runId = randomBytes(3).toString("hex");
   private readonly timer: NodeJS.Timeout;
@@ -47,7 +55,7 @@ export class FileSink implements Sink {
     private readonly settings: FileSinkSettings,
     private readonly logger: Logger,
     metrics: Metrics,
-    private readonly lock: { release(): Promise<void> } = { release: async () => undefined },
+    private lock: { release(): Promise<void> } = { release: async () => undefined },
   ) {
     this.m = {
       records: metrics.counter("file_sink_records_written_total", "Records made durable by the file sink, by entity", [
@@ -65,9 +73,20 @@ export class FileSink implements Sink {
 
   write(envelopes: readonly Envelope[]): Promise<void> {
     if (this.closed) return Promise.reject(new SinkUnavailableError("file sink is closed"));
+    if (this.startPending !== undefined) return Promise.reject(new SinkUnavailableError(this.startPending));
     if (envelopes.length === 0) return Promise.resolve();
+    // Serialised before joining a batch: a record that cannot be serialised fails its own write, never the batch.
+    let lines: SerialisedLine[];
+    try {
+      lines = envelopes.map((env) => {
+        const { entity, dt } = partitionOf(env);
+        return { partition: `entity=${entity}/dt=${dt}`, entity, line: serializeEnvelope(env) };
+      });
+    } catch (err) {
+      return Promise.reject(new RecordNotSerialisableError((err as Error).message, { cause: err }));
+    }
     return new Promise((resolve, reject) => {
-      this.queue.push({ envelopes, resolve, reject });
+      this.queue.push({ lines, resolve, reject });
       if (!this.draining) {
         this.draining = true;
         this.enqueue(() => this.drain());
@@ -77,6 +96,7 @@ export class FileSink implements Sink {
 
   readiness(): Readiness {
     if (this.closed) return { ready: false, reason: "file sink closed" };
+    if (this.startPending !== undefined) return { ready: false, reason: this.startPending };
     // Not ready for a while after a failed batch, not until the next success: with no traffic (a load balancer
     // that stopped sending because of /readyz) there would never be a next success.
     if (this.lastError !== undefined && Date.now() - this.lastError.at < UNREADY_AFTER_ERROR_MS) {
@@ -107,6 +127,24 @@ export class FileSink implements Sink {
     clearTimeout(timeout);
   }
 
+  /** Start-up could not finish for want of disk space: refuse writes with `reason` until started(). */
+  deferStart(reason: string): void {
+    this.startPending = reason;
+  }
+
+  /** The DATA_DIR lock, released on close (also while start-up is still waiting). */
+  holdLock(lock: { release(): Promise<void> }): void {
+    this.lock = lock;
+  }
+
+  started(): void {
+    this.startPending = undefined;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   private enqueue(op: () => Promise<void>): Promise<void> {
     const next = this.chain.then(op, op);
     this.chain = next.catch(() => undefined);
@@ -119,7 +157,7 @@ export class FileSink implements Sink {
       const batch = this.queue;
       this.queue = [];
       try {
-        await this.commit(batch.flatMap((p) => p.envelopes));
+        await this.commit(batch.flatMap((p) => p.lines));
         this.lastError = undefined;
         for (const p of batch) p.resolve();
       } catch (err) {
@@ -134,14 +172,12 @@ export class FileSink implements Sink {
     this.draining = false;
   }
 
-  private async commit(envelopes: Envelope[]): Promise<void> {
+  private async commit(serialised: SerialisedLine[]): Promise<void> {
     const byPartition = new Map<string, { lines: string[]; counts: Map<string, number> }>();
-    for (const env of envelopes) {
-      const { entity, dt } = partitionOf(env);
-      const key = `entity=${entity}/dt=${dt}`;
-      let group = byPartition.get(key);
-      if (!group) byPartition.set(key, (group = { lines: [], counts: new Map() }));
-      group.lines.push(serializeEnvelope(env));
+    for (const { partition, entity, line } of serialised) {
+      let group = byPartition.get(partition);
+      if (!group) byPartition.set(partition, (group = { lines: [], counts: new Map() }));
+      group.lines.push(line);
       group.counts.set(entity, (group.counts.get(entity) ?? 0) + 1);
     }
     // Open (or rotate) every file first, so a failure here leaves no batch data half-appended.
@@ -236,27 +272,4 @@ async function recoverQuietly(openPath: string, logger: Logger): Promise<void> {
       error: (err as Error).message,
     });
   }
-}
-
-export async function openFileSink(deps: {
-  settings: FileSinkSettings;
-  logger: Logger;
-  metrics: Metrics;
-}): Promise<Sink> {
-  const { settings, logger, metrics } = deps;
-  await mkdirDurable(settings.dataDir);
-  const lock = await lockDirectory({ dir: settings.dataDir, lockFile: ".file-sink.lock", variable: "DATA_DIR" });
-  const recovered = await recoverOpenFiles(settings.dataDir);
-  for (const r of recovered)
-    logger.warn("finalised a file left open by an earlier run", { path: r.path, lines: r.lines });
-  const sink = new FileSink(settings, logger, metrics, lock);
-  metrics.gauge("file_sink_open_files", "Files currently open for writing", [], function () {
-    this.set(sink.openFileCount);
-  });
-  logger.info("file sink ready", {
-    dataDir: settings.dataDir,
-    rotateBytes: settings.rotateBytes,
-    rotateSeconds: settings.rotateSeconds,
-  });
-  return sink;
 }

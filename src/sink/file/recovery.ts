@@ -1,6 +1,6 @@
 import { open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { constants, createGunzip, gzipSync } from "node:zlib";
+import { constants, crc32, createGunzip, gunzipSync, gzipSync } from "node:zlib";
 import { fsyncDir } from "../../common/durable-fs.js";
 import { OPEN_SUFFIX } from "./gzip-file.js";
 
@@ -31,31 +31,95 @@ export interface RecoveredFile {
  * Finalises files a crashed process left open: their synced content (every acknowledged record) is rewritten as a
  * complete gzip file under the closed name, so `zcat` and every other reader handle it; an empty one is removed.
  */
-export async function recoverOpenFiles(dataDir: string): Promise<RecoveredFile[]> {
+export async function recoverOpenFiles(
+  dataDir: string,
+  onFile: (openPath: string) => void = () => undefined,
+): Promise<RecoveredFile[]> {
   const recovered: RecoveredFile[] = [];
-  for (const openPath of await findOpenFiles(dataDir)) recovered.push(await recoverOpenFile(openPath));
+  for (const openPath of await findOpenFiles(dataDir)) {
+    onFile(openPath);
+    recovered.push(await recoverOpenFile(openPath));
+  }
   return recovered;
 }
 
-/** Finalises one `*.json.gz.open` file that no writer holds any more. */
+/**
+ * Finalises one `*.json.gz.open` file that no writer holds any more. In place when it can (no free space needed, so a
+ * full disk never blocks start-up): cut at the last sync flush that ends on a whole line and append the end of the
+ * gzip stream (an empty final block, CRC32 and length: 10 bytes). Otherwise the intact lines are rewritten beside it.
+ */
 export async function recoverOpenFile(openPath: string): Promise<RecoveredFile> {
   const finalPath = openPath.slice(0, -OPEN_SUFFIX.length);
-  const text = await readIntactLines(await readFile(openPath));
-  const lines = text === "" ? 0 : text.split("\n").length - 1;
+  const compressed = await readFile(openPath);
+  const text = Buffer.from(await readIntactLines(compressed), "utf8");
+  const lines = text.length === 0 ? 0 : text.toString("utf8").split("\n").length - 1;
   if (lines > 0) {
-    const tmp = `${finalPath}.recovering`;
+    const cut = syncFlushEndingAt(compressed, text);
+    if (cut !== undefined) await finishInPlace(openPath, cut, text);
+    else await rewriteBeside(openPath, finalPath, text);
+    await rename(openPath, finalPath);
+  } else {
+    await unlink(openPath);
+  }
+  await fsyncDir(dirname(openPath));
+  return { path: lines > 0 ? finalPath : openPath, lines };
+}
+
+const SYNC_FLUSH_MARK = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+/** The end offset of the last sync flush whose decompressed prefix is exactly `text`, if there is one. */
+function syncFlushEndingAt(compressed: Buffer, text: Buffer): number | undefined {
+  for (
+    let at = compressed.lastIndexOf(SYNC_FLUSH_MARK);
+    at >= 0;
+    at = compressed.lastIndexOf(SYNC_FLUSH_MARK, at - 1)
+  ) {
+    const end = at + SYNC_FLUSH_MARK.length;
+    try {
+      const out = gunzipSync(compressed.subarray(0, end), { finishFlush: constants.Z_SYNC_FLUSH });
+      if (out.length === text.length && out.equals(text)) return end;
+      if (out.length < text.length) return undefined;
+    } catch {
+      /* a chance match of the marker inside compressed data: keep looking */
+    }
+    if (at === 0) break;
+  }
+  return undefined;
+}
+
+async function finishInPlace(openPath: string, cut: number, text: Buffer): Promise<void> {
+  const trailer = Buffer.alloc(10);
+  trailer[0] = 0x03; // final block, fixed Huffman, end-of-block: an empty last block
+  trailer[1] = 0x00;
+  trailer.writeUInt32LE(crc32(text), 2);
+  trailer.writeUInt32LE(text.length % 2 ** 32, 6);
+  const handle = await open(openPath, "r+");
+  try {
+    await handle.truncate(cut);
+    await handle.write(trailer, 0, trailer.length, cut);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function rewriteBeside(openPath: string, finalPath: string, text: Buffer): Promise<void> {
+  const tmp = `${finalPath}.recovering`;
+  try {
     const handle = await open(tmp, "w", 0o644);
     try {
-      await handle.writeFile(gzipSync(Buffer.from(text, "utf8")));
+      await handle.writeFile(gzipSync(text));
       await handle.sync();
     } finally {
       await handle.close();
     }
-    await rename(tmp, finalPath);
+  } catch (err) {
+    // A partial copy (disk full) helps nobody: the .open file still holds every record.
+    await unlink(tmp).catch(() => undefined);
+    throw err;
   }
-  await unlink(openPath);
-  await fsyncDir(dirname(openPath));
-  return { path: lines > 0 ? finalPath : openPath, lines };
+  // The rewritten copy replaces the open file: rename it over the open path, which is then renamed to the final name.
+  await rename(tmp, openPath);
 }
 
 /** `<dataDir>/entity=*\/dt=*\/*.open` */

@@ -5,7 +5,7 @@ import type { Logger } from "../../log.js";
 import type { Metrics } from "../../ops/metrics.js";
 import type { Readiness } from "../../ops/readiness.js";
 import { type Envelope, serializeEnvelope } from "../../records/envelope.js";
-import { type Sink, SinkUnavailableError } from "../sink.js";
+import { RecordNotSerialisableError, type Sink, SinkUnavailableError } from "../sink.js";
 import { Spool } from "../spool/spool.js";
 import {
   DEFAULT_PACK_LIMITS,
@@ -79,25 +79,42 @@ export async function openFirehoseSink(deps: FirehoseSinkDeps): Promise<Sink> {
   });
 
   let closing: Promise<void> | undefined;
+  const readinessNow = (): Readiness => {
+    if (closing) return { ready: false, reason: "the Firehose sink is shutting down" };
+    if (spool.brokenReason) return { ready: false, reason: `spool: ${spool.brokenReason}` };
+    const shipping = shipper.readiness();
+    if (!shipping.ready) return shipping;
+    const disk = spool.diskBytes();
+    if (disk >= settings.spoolMaxBytes * 0.99) {
+      return {
+        ready: false,
+        reason: `the spool is full (${disk} of SPOOL_MAX_BYTES=${settings.spoolMaxBytes} bytes)`,
+      };
+    }
+    return { ready: true };
+  };
   return {
     kind: "firehose",
     async write(envelopes: readonly Envelope[]): Promise<void> {
       if (closing) throw new SinkUnavailableError("the Firehose sink is shutting down");
-      await spool.append(envelopes.map((e) => Buffer.from(serializeEnvelope(e), "utf8")));
+      let payloads: Buffer[];
+      try {
+        payloads = envelopes.map((e) => Buffer.from(serializeEnvelope(e), "utf8"));
+      } catch (err) {
+        throw new RecordNotSerialisableError((err as Error).message, { cause: err });
+      }
+      // Each write is its own group-commit entry: it succeeds or fails whole, apart from the others.
+      await spool.append(payloads);
     },
     readiness(): Readiness {
-      if (closing) return { ready: false, reason: "the Firehose sink is shutting down" };
-      if (spool.brokenReason) return { ready: false, reason: `spool: ${spool.brokenReason}` };
-      const shipping = shipper.readiness();
-      if (!shipping.ready) return shipping;
-      const disk = spool.diskBytes();
-      if (disk >= settings.spoolMaxBytes * 0.99) {
-        return {
-          ready: false,
-          reason: `the spool is full (${disk} of SPOOL_MAX_BYTES=${settings.spoolMaxBytes} bytes)`,
-        };
+      const r = { ...readinessNow() };
+      const corrupt = spool.corruption().files.length;
+      if (corrupt > 0) {
+        r.warnings = [
+          `spool: ${corrupt} file(s) of corrupt bytes set aside in SPOOL_DIR; inspect them, then move or rename them to acknowledge (docs/hardening.md)`,
+        ];
       }
-      return { ready: true };
+      return r;
     },
     close(deadlineMs: number): Promise<void> {
       closing ??= (async () => {

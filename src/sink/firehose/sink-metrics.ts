@@ -55,6 +55,14 @@ export function registerProducerMetrics(metrics: Metrics, spool: Spool): Produce
       this.set(oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
     },
   );
+  metrics.gauge(
+    "spool_corrupt_files",
+    "Files of corrupt spool bytes set aside and not yet acknowledged by an operator (move or rename them)",
+    [],
+    function () {
+      this.set(spool.corruption().files.length);
+    },
+  );
   return {
     recordsSent: metrics.counter(
       "producer_records_sent_total",

@@ -1,6 +1,6 @@
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { type FileHandle, mkdir, open, readdir, rename, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fsyncDir } from "../../common/durable-fs.js";
 import type { Logger } from "../../log.js";
 import { type DirLockOptions, lockDirectory } from "../dir-lock.js";
@@ -15,6 +15,7 @@ import {
   SEGMENT_MAGIC,
 } from "./frame.js";
 import { IntervalSet } from "./interval-set.js";
+import { copyAside, findNextFrame, SET_ASIDE_RE } from "./resync.js";
 
 /** One record in the spool: where its frame lives and, when read inline, its payload. */
 export interface SpooledLine {
@@ -116,6 +117,8 @@ export class Spool {
   private readonly segmentBytes: number;
   private readonly fsync: boolean;
   private lock: { release(): Promise<void> } | undefined;
+  /** Names of files in the spool directory holding bytes set aside as corrupt, until an operator moves them. */
+  private readonly setAside = new Set<string>();
   /** Group commits (write + fdatasync) done so far: appends per commit shows the batching at work. */
   commits = 0;
 
@@ -163,6 +166,7 @@ export class Spool {
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => Number(m[1]))
       .sort((a, b) => a - b);
+    for (const n of names) if (SET_ASIDE_RE.test(n)) this.setAside.add(n);
     // Ack logs whose segment is gone (crash between the two unlinks) are leftovers.
     for (const n of names) {
       const m = /^seg-(\d{12})\.acks$/.exec(n);
@@ -202,15 +206,28 @@ export class Spool {
           await rm(ackLogPath(path), { force: true });
           return undefined;
         }
-        await fh.close();
-        const aside = `${path}.foreign-${Date.now()}`;
-        await rename(path, aside);
-        logger.error("spool: segment file has no spool header; moved aside untouched", { path, movedTo: aside });
-        return undefined;
+        if ((await findNextFrame(fh, SEGMENT_MAGIC.length, fileSize)) !== undefined) {
+          // Our frames behind a damaged header: keep the damaged header bytes aside, restore it, replay the frames.
+          const keptIn = await this.setDamageAside(fh, path, 0, SEGMENT_MAGIC.length);
+          await fh.write(SEGMENT_MAGIC, 0, SEGMENT_MAGIC.length, 0);
+          await fh.sync();
+          logger.error("spool: corruption in a segment header: restored it; the frames after it are replayed", {
+            segment: basename(path),
+            offset: 0,
+            bytes: SEGMENT_MAGIC.length,
+            keptIn,
+          });
+        } else {
+          await fh.close();
+          const aside = `${path}.foreign-${Date.now()}`;
+          await rename(path, aside);
+          this.setAside.add(basename(aside));
+          logger.error("spool: segment file has no spool header; moved aside untouched", { path, movedTo: aside });
+          return undefined;
+        }
       }
       const acked = await readAckLog(ackLogPath(path));
       let pos = SEGMENT_MAGIC.length;
-      let valid = true;
       // Scan in windows of SCAN_WINDOW bytes: one read per window, not per frame.
       let win = Buffer.alloc(0);
       let winStart = pos;
@@ -231,62 +248,91 @@ export class Spool {
         }
         return win.subarray(from - winStart, from - winStart + len);
       };
-      while (pos < fileSize) {
-        const header = await ensure(pos, FRAME_HEADER_BYTES);
-        if (!header) {
-          valid = false;
-          break;
-        }
+      /** End of the frame at `at` if the whole frame verifies. */
+      const verifiedEnd = async (at: number): Promise<number | undefined> => {
+        const header = await ensure(at, FRAME_HEADER_BYTES);
+        if (!header) return undefined;
         const h = decodeHeader(header, 0);
-        const end = pos + FRAME_HEADER_BYTES + h.payloadBytes;
-        if (!headerLooksValid(h) || end > fileSize) {
-          valid = false;
-          break;
+        const end = at + FRAME_HEADER_BYTES + h.payloadBytes;
+        if (!headerLooksValid(h) || end > fileSize) return undefined;
+        const frame = await ensure(at, FRAME_HEADER_BYTES + h.payloadBytes);
+        return frame && frameChecksumOk(h, frame, frame.subarray(FRAME_HEADER_BYTES)) ? end : undefined;
+      };
+      const damaged: [number, number][] = [];
+      let unreadableFrom: number | undefined;
+      while (pos < fileSize) {
+        // Ranges acknowledged before (including damage set aside by an earlier recovery) are not read again.
+        const gap = acked.firstGap(pos);
+        if (gap > pos) {
+          pos = Math.min(gap, fileSize);
+          continue;
         }
-        const frame = await ensure(pos, FRAME_HEADER_BYTES + h.payloadBytes);
-        if (!frame || !frameChecksumOk(h, frame, frame.subarray(FRAME_HEADER_BYTES))) {
-          valid = false;
-          break;
-        }
-        if (!acked.covers(pos, end)) {
+        const end = await verifiedEnd(pos);
+        if (end !== undefined) {
           this.unackedRecords++;
           this.unackedBytes += end - pos;
+          pos = end;
+          continue;
         }
-        pos = end;
+        // Resynchronise: the intact frames after a damaged one are still there; find the next one that verifies.
+        const next = await findNextFrame(fh, pos + 1, fileSize);
+        if (next === undefined) {
+          unreadableFrom = pos;
+          break;
+        }
+        damaged.push([pos, next]);
+        pos = next;
       }
       win = Buffer.alloc(0);
-      if (!valid) {
+      for (const [from, to] of damaged) {
+        const keptIn = await this.setDamageAside(fh, path, from, to);
+        acked.add(from, to);
+        logger.error(
+          "spool: corruption in a segment: bytes that verify as no frame were set aside; every intact frame after them is replayed",
+          { segment: basename(path), offset: from, bytes: to - from, resumedAt: to, keptIn },
+        );
+      }
+      // Recorded as acknowledged (fsynced) so the reader and later recoveries skip the damaged bytes.
+      if (damaged.length > 0) {
+        await appendAckEntries(ackLogPath(path), damaged.flat(), true).catch((err: unknown) => {
+          // Only costs finding (and setting aside) the same damage again on the next start.
+          logger.warn("spool: could not record the damaged ranges in the ack log", { error: (err as Error).message });
+        });
+      }
+      if (unreadableFrom !== undefined) {
+        pos = unreadableFrom;
         const tornBytes = fileSize - pos;
         const tail = Buffer.alloc(tornBytes);
         await fh.read(tail, 0, tornBytes, pos);
         if (tail.some((b) => b !== 0)) {
-          const aside = `${path}.torn-${Date.now()}`;
-          const out = await open(aside, "w");
-          await out.write(tail);
-          await out.sync();
-          await out.close();
           if (isLast) {
-            // The segment being written at the crash: its unsynced tail was never acknowledged to anyone.
+            // The segment being written at the crash, damaged to its very end: an append that never completed, so
+            // it was never acknowledged to anyone.
+            const aside = `${path}.torn-${Date.now()}`;
+            const out = await open(aside, "w");
+            await out.write(tail);
+            await out.sync();
+            await out.close();
             logger.warn("spool: cut a torn tail (an append interrupted by a crash); no acknowledged record is in it", {
-              path,
+              segment: basename(path),
               offset: pos,
               bytes: tornBytes,
               keptIn: aside,
             });
           } else {
             // An older, sealed segment does not tear: this is disk corruption, and the bytes may hold acked records.
+            const keptIn = await this.setDamageAside(fh, path, pos, fileSize);
             logger.error(
-              "spool: corrupt data in a sealed segment; the unreadable bytes were copied aside for manual recovery",
-              {
-                path,
-                offset: pos,
-                bytes: tornBytes,
-                keptIn: aside,
-              },
+              "spool: corruption at the end of a sealed segment: the unreadable bytes were set aside for manual recovery",
+              { segment: basename(path), offset: pos, bytes: tornBytes, keptIn },
             );
           }
         } else {
-          logger.warn("spool: cut a zero-filled tail left by a crash", { path, offset: pos, bytes: tornBytes });
+          logger.warn("spool: cut a zero-filled tail left by a crash", {
+            segment: basename(path),
+            offset: pos,
+            bytes: tornBytes,
+          });
         }
         await fh.truncate(pos);
         await fh.sync();
@@ -295,6 +341,23 @@ export class Spool {
     } finally {
       await fh.close().catch(() => undefined);
     }
+  }
+
+  /** Copies damaged bytes to `<segment>.corrupt-<offset>-<ms>` beside the segment; reported until an operator moves it. */
+  private async setDamageAside(fh: FileHandle, segmentPath: string, from: number, to: number): Promise<string> {
+    const name = `${basename(segmentPath)}.corrupt-${from}-${Date.now()}`;
+    await copyAside(fh, from, to, join(this.opts.dir, name));
+    this.setAside.add(name);
+    return name;
+  }
+
+  /**
+   * Files of bytes set aside as corrupt that are still in the spool directory. An operator acknowledges one by
+   * moving it out of the directory or renaming it (e.g. appending `.reviewed`); until then metrics and /readyz say so.
+   */
+  corruption(): { files: string[] } {
+    for (const name of this.setAside) if (!existsSync(join(this.opts.dir, name))) this.setAside.delete(name);
+    return { files: [...this.setAside].sort() };
   }
 
   private segmentPath(seq: number): string {
@@ -505,6 +568,11 @@ export class Spool {
         this.window = Buffer.alloc(0);
         continue;
       }
+      const gap = seg.acked.firstGap(this.readPos);
+      if (gap > this.readPos) {
+        this.readPos = Math.min(gap, seg.size);
+        continue;
+      }
       const header = this.readBytes(seg, this.readPos, FRAME_HEADER_BYTES);
       const h = decodeHeader(header, 0);
       const end = this.readPos + FRAME_HEADER_BYTES + h.payloadBytes;
@@ -584,35 +652,27 @@ export class Spool {
     return this.window.subarray(pos - this.windowStart, pos - this.windowStart + len);
   }
 
-  /** Disk corruption inside a segment: keep the unreadable bytes aside, skip them, log loudly. */
+  /** Disk corruption found while reading: set the damaged bytes aside, resume at the next frame that verifies. */
   private async quarantineRest(seg: Segment, from: number, why: string): Promise<void> {
-    const aside = `${seg.path}.corrupt-${Date.now()}`;
     const fh = await open(seg.path, "r");
+    let to: number;
+    let keptIn: string;
     try {
-      const rest = Buffer.alloc(seg.size - from);
-      await fh.read(rest, 0, rest.length, from);
-      const out = await open(aside, "w");
-      await out.write(rest);
-      await out.sync();
-      await out.close();
+      to = (await findNextFrame(fh, from + 1, seg.size)) ?? seg.size;
+      keptIn = await this.setDamageAside(fh, seg.path, from, to);
     } finally {
       await fh.close();
     }
     this.opts.logger.error(
-      "spool: corrupt data in a segment; the unreadable bytes were copied aside for manual recovery",
-      {
-        path: seg.path,
-        offset: from,
-        bytes: seg.size - from,
-        why,
-        keptIn: aside,
-      },
+      "spool: corruption in a segment: bytes that verify as no frame were set aside; reading resumes at the next intact frame",
+      { segment: basename(seg.path), offset: from, bytes: to - from, resumedAt: to, why, keptIn },
     );
+    // How many records the damaged bytes held is unknown: count one.
     this.unackedRecords = Math.max(0, this.unackedRecords - 1);
-    this.unackedBytes = Math.max(0, this.unackedBytes - (seg.size - from));
-    seg.acked.add(from, seg.size);
-    seg.pendingAcks.push(from, seg.size);
-    this.readPos = seg.size;
+    this.unackedBytes = Math.max(0, this.unackedBytes - (to - from));
+    seg.acked.add(from, to);
+    seg.pendingAcks.push(from, to);
+    this.readPos = to;
     this.window = Buffer.alloc(0);
     this.scheduleAckFlush();
   }

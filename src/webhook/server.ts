@@ -1,0 +1,45 @@
+import { createServer, type Server } from "node:http";
+import type { Express } from "express";
+import { ConfigError, type HttpLimits } from "../config.js";
+
+export type { HttpLimits };
+
+/** An HTTP server with the limits applied, listening on host:port. */
+export async function listenWithLimits(
+  app: Express,
+  at: { port: number; host: string },
+  limits: HttpLimits,
+  opts: { connectionsCheckingIntervalMs?: number } = {},
+): Promise<Server> {
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // Node checks the two timeouts above on this interval (default 30 s): check often enough that they hold.
+      connectionsCheckingInterval:
+        opts.connectionsCheckingIntervalMs ?? Math.max(100, Math.min(1_000, limits.headersTimeoutMs / 4)),
+    },
+    app,
+  );
+  server.maxConnections = limits.maxConnections;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(at.port, at.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    // An address this machine does not have, or a name that does not resolve: a configuration error (exit 2).
+    if (["EADDRNOTAVAIL", "ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NONAME"].includes(code)) {
+      throw new ConfigError([
+        `HOST=${JSON.stringify(at.host)}: cannot listen there (${code}); set HOST to 0.0.0.0 (all IPv4 interfaces), :: (all interfaces), 127.0.0.1, or an address of this machine`,
+      ]);
+    }
+    throw err;
+  }
+  return server;
+}
