@@ -3,12 +3,14 @@ import { appendFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, trunca
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { silentLogger } from "../../src/log.js";
 import { DirectoryInUseError } from "../../src/sink/dir-lock.js";
 import { SinkUnavailableError } from "../../src/sink/sink.js";
+import { ackLogPath } from "../../src/sink/spool/ack-log.js";
 import { encodeFrame, FRAME_HEADER_BYTES } from "../../src/sink/spool/frame.js";
-import { IntervalSet } from "../../src/sink/spool/interval-set.js";
 import { listSegmentFiles, Spool, type SpooledLine } from "../../src/sink/spool/spool.js";
+import { eventually } from "../helpers/eventually.js";
 
 const SPOOL_LOCK_FILE = ".spool.lock";
 
@@ -35,25 +37,33 @@ async function drain(spool: Spool): Promise<SpooledLine[]> {
   }
 }
 
-const text = (ls: SpooledLine[]) => ls.map((l) => l.payload!.toString());
+/**
+ * The lock holder of another host's task: refreshes the lock every `everyMs` (write + rename, like the real one), one
+ * refresh at a time, until stop(), which waits for the refresh in flight so nothing runs after the test.
+ */
+async function foreignHolder(lockPath: string, everyMs: number): Promise<{ stop(): Promise<void> }> {
+  const stopped = new AbortController();
+  const beat = async () => {
+    const tmp = `${lockPath}.other-host.tmp`;
+    await writeFile(tmp, JSON.stringify({ host: "other-host", pid: 1, heartbeatAt: Date.now() }));
+    await rename(tmp, lockPath);
+  };
+  await beat();
+  const beating = (async () => {
+    while (!stopped.signal.aborted) {
+      await sleep(everyMs, undefined, { signal: stopped.signal }).catch(() => undefined);
+      if (!stopped.signal.aborted) await beat();
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped.abort();
+      await beating;
+    },
+  };
+}
 
-describe("IntervalSet", () => {
-  test("merges adjacent ranges in any order and refuses overlaps", () => {
-    const s = new IntervalSet();
-    assert.equal(s.add(20, 30), true);
-    assert.equal(s.add(0, 10), true);
-    assert.equal(s.add(10, 20), true);
-    assert.deepEqual(s.entries(), [[0, 30]]);
-    assert.equal(s.add(5, 6), false);
-    assert.equal(s.add(29, 31), false);
-    assert.equal(s.covers(0, 30), true);
-    assert.equal(s.covers(0, 31), false);
-    assert.equal(s.add(40, 50), true);
-    assert.equal(s.firstGap(0), 30);
-    assert.equal(s.firstGap(35), 35);
-    assert.equal(s.covers(30, 40), false);
-  });
-});
+const text = (ls: SpooledLine[]) => ls.map((l) => l.payload!.toString());
 
 describe("spool", () => {
   test("appends are durable and read back in order; group commit shares fsyncs", async () => {
@@ -109,16 +119,19 @@ describe("spool", () => {
       const inFirst = read.filter((l) => l.segment === firstSeg);
       // all but one record of the first segment acknowledged: it must stay
       spool.ack(inFirst.slice(0, -1));
-      await new Promise((r) => setTimeout(r, 150));
+      // the acknowledgements have been flushed (the ack log holds them): the segment must still be there
+      await eventually(() => stat(ackLogPath(join(dir, files[0]!))).then((s) => s.size > 0), {
+        what: "the first segment's ack log to be written",
+      });
       assert.ok(
         (await listSegmentFiles(dir)).includes(files[0]!),
         "segment deleted while a record in it was unacknowledged",
       );
       spool.ack(inFirst.slice(-1));
-      const deadline = Date.now() + 5000;
-      while ((await listSegmentFiles(dir)).includes(files[0]!) && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 10));
-      assert.ok(!(await listSegmentFiles(dir)).includes(files[0]!), "fully acknowledged segment was not deleted");
+      await eventually(async () => !(await listSegmentFiles(dir)).includes(files[0]!), {
+        timeoutMs: 5000,
+        what: "the fully acknowledged segment to be deleted",
+      });
       // acknowledge everything: only the active segment may remain, and its records count is zero
       spool.ack(read);
       await spool.close();
@@ -173,8 +186,11 @@ describe("spool", () => {
       await mkdir(join(dir, "seg-000000000001.log"));
       await assert.rejects(spool.append(lines(1)), SinkUnavailableError);
       assert.match(spool.brokenReason ?? "", /EEXIST/);
-      await new Promise((r) => setTimeout(r, 400));
-      assert.equal(spool.brokenReason, undefined, "still reported broken long after the failure, with no append since");
+      // brokenForMs is 300 ms: the report must clear by itself soon after, with no append since
+      await eventually(() => spool.brokenReason === undefined, {
+        timeoutMs: 2000,
+        what: "the broken report to clear without a new append",
+      });
       await spool.append(lines(1, 1));
       assert.deepEqual(text(await drain(spool)), lines(1, 1).map(String));
       await spool.close();
@@ -277,9 +293,10 @@ describe("spool", () => {
       // forced appends (dead letters replacing a record) bypass the bound
       await spool.append([Buffer.from('{"dl":1}\n')], { force: true });
       spool.ack(await drain(spool));
-      const until = Date.now() + 5000;
-      while (spool.diskBytes() + big.length + 16 > 1024 * 1024 && Date.now() < until)
-        await new Promise((r) => setTimeout(r, 10));
+      await eventually(() => spool.diskBytes() + big.length + 16 <= 1024 * 1024, {
+        timeoutMs: 5000,
+        what: "acknowledged segments to free room in the spool",
+      });
       await spool.append([big]);
       await spool.close();
       await assert.rejects(spool.append([big]), SinkUnavailableError);
@@ -361,19 +378,14 @@ describe("spool", () => {
     const dir = await tempDir();
     try {
       const lockPath = join(dir, SPOOL_LOCK_FILE);
-      const holder = async () => {
-        await writeFile(`${lockPath}.t`, JSON.stringify({ host: "other-host", pid: 1, heartbeatAt: Date.now() }));
-        await rename(`${lockPath}.t`, lockPath);
-      };
-      await holder();
-      const beat = setInterval(() => void holder(), 50);
+      const holder = await foreignHolder(lockPath, 50);
       try {
         await assert.rejects(
           Spool.open({ dir, maxBytes: 1024 * 1024, logger, lock: { heartbeatMs: 100, staleMs: 2000 } }),
           DirectoryInUseError,
         );
       } finally {
-        clearInterval(beat);
+        await holder.stop();
       }
       // the other holder stops refreshing (its task died): the lock goes stale and is taken over
       const t0 = Date.now();
