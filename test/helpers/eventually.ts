@@ -9,6 +9,11 @@ export interface EventuallyOptions {
   what?: string;
 }
 
+/** Thrown by a probe when waiting longer is pointless (the process being waited for exited): eventually() rethrows it. */
+export class GiveUp extends Error {
+  override name = "GiveUp";
+}
+
 /**
  * Checks `probe` until it returns something truthy and returns that, or throws after `timeoutMs` naming `what`
  * (with the probe's last error, if it threw). Tests wait on conditions with this, never on fixed sleeps.
@@ -25,6 +30,7 @@ export async function eventually<T>(
       if (value) return value as NonNullable<T>;
       lastError = undefined;
     } catch (err) {
+      if (err instanceof GiveUp) throw err;
       lastError = err;
     }
     if (Date.now() >= deadline) {
