@@ -35,11 +35,11 @@ function runCli(args: string[], env: Record<string, string>, opts: { killWhen?: 
   }
   const guard = setTimeout(() => child.kill("SIGKILL"), 45_000);
   return new Promise((resolve) => {
-    child.once("exit", (code, signal) => {
+    // "close", not "exit": it comes once stdout and stderr have been read to the end.
+    child.once("close", (code, signal) => {
       clearTimeout(guard);
       if (timer) clearInterval(timer);
-      // Let the pipes drain.
-      setTimeout(() => resolve({ code, signal, stdout, stderr }), 50);
+      resolve({ code, signal, stdout, stderr });
     });
   });
 }

@@ -18,6 +18,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { glueTables } from "../../src/records/glue-columns.js";
 import { startServe } from "../helpers/cli.js";
+import { eventually } from "../helpers/eventually.js";
 import { type Moto, motoMissingReason, startMoto } from "../helpers/moto.js";
 import { prepareTerraformCopy, runTerraform, terraformMissingReason } from "../helpers/terraform.js";
 import { postWebhook, responseWebhook } from "../helpers/webhook.js";
@@ -216,23 +217,22 @@ describe("terraform apply against moto: webhook → Firehose stream → S3 bucke
       assert.equal(res.status, 200, res.body);
 
       // moto writes one object per PutRecordBatch, synchronously, leaving the prefix expressions unevaluated.
-      const deadline = Date.now() + 20_000;
-      let found: Record<string, unknown> | undefined;
-      let key = "";
-      while (!found && Date.now() < deadline) {
-        const list = await s3.send(new ListObjectsV2Command({ Bucket, Prefix: "wootric/" }));
-        for (const o of list.Contents ?? []) {
-          const body = await readObject(Bucket, o.Key!);
-          for (const line of body.split("\n").filter((l) => l.trim() !== "")) {
-            const env = JSON.parse(line) as Record<string, unknown>;
-            if (env.entity === "response" && env.id === id) {
-              found = env;
-              key = o.Key!;
+      const hit = await eventually(
+        async () => {
+          const list = await s3.send(new ListObjectsV2Command({ Bucket, Prefix: "wootric/" }));
+          for (const o of list.Contents ?? []) {
+            const body = await readObject(Bucket, o.Key!);
+            for (const line of body.split("\n").filter((l) => l.trim() !== "")) {
+              const env = JSON.parse(line) as Record<string, unknown>;
+              if (env.entity === "response" && env.id === id) return { env, key: o.Key! };
             }
           }
-        }
-        if (!found) await new Promise((r) => setTimeout(r, 200));
-      }
+          return undefined;
+        },
+        { timeoutMs: 20_000, intervalMs: 200, what: `webhook ${id} in the bucket` },
+      ).catch(() => undefined);
+      const found = hit?.env;
+      const key = hit?.key ?? "";
       assert.ok(
         found,
         `record ${id} did not appear under s3://${Bucket}/wootric/ within 20 s:\n${cli.output().slice(-3000)}`,
