@@ -1,16 +1,15 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { lockDirectory } from "../../src/sink/dir-lock.js";
 import { eventually, never } from "../helpers/eventually.js";
+import { withTempDir } from "../helpers/temp-dir.js";
 
 describe("directory lock", () => {
   test("release() leaves no lock file behind, even with a heartbeat write in flight", async () => {
     for (let i = 0; i < 20; i++) {
-      const dir = await mkdtemp(join(tmpdir(), "dir-lock-"));
-      try {
+      await withTempDir("dir-lock-", async (dir) => {
         const lock = await lockDirectory({ dir, lockFile: ".test.lock", variable: "TEST_DIR" }, { heartbeatMs: 1 });
         await new Promise((r) => setTimeout(r, 3 + (i % 5)));
         await lock.release();
@@ -20,15 +19,12 @@ describe("directory lock", () => {
           forMs: 20,
           what: `round ${i}: a heartbeat recreated the lock after release`,
         });
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      });
     }
   });
 
   test("two locks on one directory in one process (a restarted holder with the same pid) never break each other's renames", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "dir-lock-"));
-    try {
+    await withTempDir("dir-lock-", async (dir) => {
       const target = { dir, lockFile: ".test.lock", variable: "TEST_DIR" };
       const a = await lockDirectory(target, { heartbeatMs: 1 });
       const b = await lockDirectory(target, { heartbeatMs: 1 });
@@ -42,8 +38,6 @@ describe("directory lock", () => {
       );
       await Promise.all([a.release(), b.release()]);
       assert.deepEqual(await readdir(dir), [], "no lock and no temp file left behind");
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

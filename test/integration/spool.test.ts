@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { appendFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { appendFile, mkdir, readdir, readFile, rename, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -11,14 +10,11 @@ import { ackLogPath } from "../../src/sink/spool/ack-log.js";
 import { encodeFrame, FRAME_HEADER_BYTES } from "../../src/sink/spool/frame.js";
 import { listSegmentFiles, Spool, type SpooledLine } from "../../src/sink/spool/spool.js";
 import { eventually } from "../helpers/eventually.js";
+import { withTempDir } from "../helpers/temp-dir.js";
 
 const SPOOL_LOCK_FILE = ".spool.lock";
 
 const logger = silentLogger();
-
-async function tempDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), "spool-test-"));
-}
 
 function lines(n: number, from = 0, size = 0): Buffer[] {
   return Array.from({ length: n }, (_, i) =>
@@ -67,8 +63,7 @@ const text = (ls: SpooledLine[]) => ls.map((l) => l.payload!.toString());
 
 describe("spool", () => {
   test("appends are durable and read back in order; group commit shares fsyncs", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       const spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
       await Promise.all(lines(200).map((l) => spool.append([l])));
       assert.ok(spool.commits < 200, `expected group commits, got ${spool.commits} fsyncs for 200 appends`);
@@ -76,14 +71,11 @@ describe("spool", () => {
       assert.deepEqual(text(read), lines(200).map(String));
       assert.equal(spool.stats().records, 200);
       await spool.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("unacknowledged records are replayed after a restart; acknowledged ones are not", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       let spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
       await spool.append(lines(10));
       const read = await drain(spool);
@@ -101,14 +93,11 @@ describe("spool", () => {
       const next = await drain(spool);
       assert.deepEqual(text(next), ['{"n":100}\n']);
       await spool.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("a segment file is deleted only once every record in it is acknowledged", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       const spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger, segmentBytes: 4096, ackFlushMs: 1 });
       for (let i = 0; i < 30; i++) await spool.append(lines(1, i, 400)); // ~430 B each → several segments
       const files = await listSegmentFiles(dir);
@@ -140,14 +129,11 @@ describe("spool", () => {
         (await readdir(dir)).filter((n) => n.endsWith(".acks")),
         [],
       );
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("a segment whose close fails at rollover is still sealed: the reader moves on to the next segment", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       const spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger, segmentBytes: 4096 });
       await spool.append(lines(1, 0, 400));
       // The active segment's file handle fails to close (EIO, as NFS/EFS may report at close).
@@ -173,14 +159,11 @@ describe("spool", () => {
       assert.ok(appended.length >= 18);
       assert.deepEqual(text(await drain(spool)), appended, "every appended record is readable");
       await spool.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("a failed group commit is reported for a while, not until the next success (which may never come without traffic)", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       const spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger, brokenForMs: 300 });
       // A directory where the first segment file should be: open(wx) fails with EEXIST, even as root.
       await mkdir(join(dir, "seg-000000000001.log"));
@@ -194,14 +177,11 @@ describe("spool", () => {
       await spool.append(lines(1, 1));
       assert.deepEqual(text(await drain(spool)), lines(1, 1).map(String));
       await spool.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("a torn tail (partial frame after a crash) is cut off and never misread", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       let spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
       await spool.append(lines(5));
       await spool.close();
@@ -220,14 +200,11 @@ describe("spool", () => {
         "torn bytes kept aside",
       );
       await spool.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("a complete last frame with a bad checksum, or a zero-filled tail, is cut off too", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       let spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
       await spool.append(lines(3));
       await spool.close();
@@ -247,14 +224,11 @@ describe("spool", () => {
       assert.equal((await stat(path)).size, size);
       assert.equal(spool.stats().records, 3);
       await spool.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("a segment created but cut before its header is removed; a foreign file is moved aside", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       await writeFile(join(dir, "seg-000000000001.log"), Buffer.from("WFS"));
       await writeFile(join(dir, "seg-000000000002.log"), Buffer.from("not a spool segment at all"));
       const spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
@@ -265,14 +239,11 @@ describe("spool", () => {
       const names = await readdir(dir);
       assert.ok(names.some((n) => n.startsWith("seg-000000000002.log.foreign-")));
       assert.ok(!names.includes("seg-000000000001.log"));
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("when full, append rejects with SinkUnavailableError and accepts again once records are acknowledged", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       const spool = await Spool.open({ dir, maxBytes: 1024 * 1024, logger, segmentBytes: 64 * 1024, ackFlushMs: 1 });
       const big = lines(1, 0, 100 * 1024)[0]!;
       let accepted = 0;
@@ -300,14 +271,11 @@ describe("spool", () => {
       await spool.append([big]);
       await spool.close();
       await assert.rejects(spool.append([big]), SinkUnavailableError);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("large payloads are not read inline; readPayload fetches and verifies them", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       const spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
       const big = Buffer.from(`${"y".repeat(2_000_000)}\n`);
       await spool.append([Buffer.from("a\n"), big, Buffer.from("b\n")]);
@@ -323,14 +291,11 @@ describe("spool", () => {
       assert.ok((await spool.readPayload(b!)).equals(big));
       assert.equal(c!.payload!.toString(), "b\n");
       await spool.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("reports the oldest unacknowledged record's age", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       const spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
       assert.equal(spool.stats().oldestAppendedAtMs, undefined);
       const before = Date.now();
@@ -348,14 +313,11 @@ describe("spool", () => {
       const again = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
       assert.equal(again.stats().records, 0);
       await again.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("a torn ack log only causes re-sends, never a loss", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       let spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
       await spool.append(lines(4));
       const read = await drain(spool);
@@ -369,14 +331,11 @@ describe("spool", () => {
       assert.equal(spool.stats().records, 4);
       assert.deepEqual(text(await drain(spool)), lines(4).map(String));
       await spool.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("one writer per spool directory: a live holder elsewhere is refused, a silent one is taken over", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       const lockPath = join(dir, SPOOL_LOCK_FILE);
       const holder = await foreignHolder(lockPath, 50);
       try {
@@ -395,8 +354,6 @@ describe("spool", () => {
       assert.equal(content.pid, process.pid);
       await spool.close();
       await assert.rejects(readFile(lockPath), /ENOENT/);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
