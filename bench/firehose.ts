@@ -25,7 +25,7 @@ import { Metrics } from "../src/ops/metrics.js";
 import { type Envelope, makeEnvelope, serializeEnvelope } from "../src/records/envelope.js";
 import { openFirehoseSink } from "../src/sink/firehose/firehose-sink.js";
 import { type FirehoseStub, startFirehoseStub, stubEnv } from "../test/helpers/firehose-stub.js";
-import { freePort } from "../test/helpers/moto.js";
+import { freePort } from "../test/helpers/free-port.js";
 import { percentile } from "./_load.js";
 
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));

@@ -12,7 +12,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readClosedRecords } from "../test/helpers/data-files.js";
-import { freePort } from "../test/helpers/moto.js";
+import { freePort } from "../test/helpers/free-port.js";
 import { type LoadRequest, type LoadResult, percentile, runLoad } from "./_load.js";
 
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));

@@ -6,7 +6,8 @@
  * runs the image's HEALTHCHECK command and stops the process with the image's STOPSIGNAL, expecting a clean exit.
  *
  * Not replayed (they need root or the base image): the runtime stage's RUN (apt-get install tini, mkdir /data) and
- * tini itself. Node is the local one, not the image's. Usage: node scripts/verify-docker-steps.mjs [--keep]
+ * tini itself. Node is the one running this script (.ci/run runs it with the image's Node version; with another one it
+ * says so). Usage: node scripts/verify-docker-steps.mjs [--keep]
  */
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -101,6 +102,10 @@ const build = stages[0];
 const runtime = stages.at(-1);
 log(`stages: ${stages.map((s) => `${s.name ?? "?"} (${s.image})`).join(" → ")}`);
 if (!/slim/.test(runtime.image)) fail(`runtime base ${runtime.image} is not a slim image`);
+if (!/@sha256:[0-9a-f]{64}$/.test(runtime.image)) fail(`runtime base ${runtime.image} is not pinned by digest`);
+const imageNode = /^node:(\d+\.\d+\.\d+)-/.exec(runtime.image)?.[1];
+if (imageNode !== process.versions.node)
+  log(`note: replaying with Node ${process.versions.node}; the image runs Node ${imageNode ?? "(unknown)"}`);
 
 const work = mkdtempSync(join(tmpdir(), "wf-docker-steps-"));
 const cleanup = () => {

@@ -20,6 +20,9 @@ interface LockContent {
   heartbeatAt: number;
 }
 
+/** Numbers the lock's temp files: unique within this process, and the host and pid make them unique across processes. */
+let tempSeq = 0;
+
 export interface DirLockOptions {
   /** How often the holder refreshes the lock. */
   heartbeatMs?: number;
@@ -66,27 +69,41 @@ export async function lockDirectory(
     if (Date.now() > deadline) throw new DirectoryInUseError(target.variable, target.dir, path, holder);
     await sleep(Math.min(1000, heartbeatMs));
   }
-  // write + rename: a reader never sees a half-written lock (which would look free)
-  const tmp = `${path}.${me.host}.${me.pid}.tmp`;
+  // write + rename: a reader never sees a half-written lock (which would look free). Each write has its own temp
+  // name, so two writes can never rename each other's file away (ENOENT), even from two locks in one process.
   const write = async () => {
-    await writeFile(tmp, JSON.stringify({ ...me, heartbeatAt: Date.now() }));
-    await rename(tmp, path);
+    const tmp = `${path}.${me.host}.${me.pid}.${++tempSeq}.tmp`;
+    try {
+      await writeFile(tmp, JSON.stringify({ ...me, heartbeatAt: Date.now() }));
+      await rename(tmp, path);
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw err;
+    }
   };
   await write();
-  // Heartbeats run one at a time and release() waits for the last one: a write landing after the rm would recreate
-  // the lock and make the next holder wait for it to go stale.
+  // One heartbeat at a time: the next is scheduled only when the last write has finished, and release() stops the
+  // timer and waits for a write in flight, since a write landing after the rm would recreate the lock and make the
+  // next holder wait for it to go stale. A failed heartbeat is retried at the next beat.
   let released = false;
-  let heartbeat: Promise<void> = Promise.resolve();
-  const timer = setInterval(() => {
-    heartbeat = heartbeat.then(() => (released ? undefined : write())).catch(() => undefined);
-  }, heartbeatMs);
-  timer.unref();
+  let timer: NodeJS.Timeout | undefined;
+  let beating: Promise<void> = Promise.resolve();
+  const schedule = () => {
+    timer = setTimeout(() => {
+      beating = write()
+        .catch(() => undefined)
+        .then(() => {
+          if (!released) schedule();
+        });
+    }, heartbeatMs);
+    timer.unref();
+  };
+  schedule();
   return {
     release: async () => {
       released = true;
-      clearInterval(timer);
-      await heartbeat;
-      await rm(tmp, { force: true });
+      clearTimeout(timer);
+      await beating;
       await rm(path, { force: true });
     },
   };

@@ -8,7 +8,7 @@ import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { CLI_PATH } from "../helpers/cli.js";
 import { readClosedRecords } from "../helpers/data-files.js";
-import { freePort } from "../helpers/moto.js";
+import { freePort } from "../helpers/free-port.js";
 import { postWebhook, responseWebhook } from "../helpers/webhook.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { CLI_PATH } from "../helpers/cli.js";
+import { CLI_PATH, childEnv } from "../helpers/cli.js";
 
 const dirs: string[] = [];
 after(async () => {
@@ -13,7 +13,7 @@ after(async () => {
 
 function cli(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [CLI_PATH, ...args], {
-    env: { PATH: process.env.PATH ?? "", LOG_FORMAT: "json", ...env },
+    env: { ...childEnv(), LOG_FORMAT: "json", ...env },
     encoding: "utf8",
     timeout: 30_000,
   });

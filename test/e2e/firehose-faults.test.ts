@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { type RunningCli, startServe } from "../helpers/cli.js";
+import { eventually } from "../helpers/eventually.js";
 import { type FirehoseStub, startFirehoseStub, stubEnv } from "../helpers/firehose-stub.js";
 import { postWebhook, responseWebhook } from "../helpers/webhook.js";
 
@@ -45,23 +46,21 @@ function deliveredIds(stub: FirehoseStub): Map<number, number> {
   return seen;
 }
 
+/** Waits until every acknowledged id reached the stub; returns the ones still missing after `ms` (none, normally). */
 async function waitDelivered(stub: FirehoseStub, acked: Set<number>, ms: number): Promise<number[]> {
-  const deadline = Date.now() + ms;
-  for (;;) {
+  const missing = () => {
     const seen = deliveredIds(stub);
-    const missing = [...acked].filter((id) => !seen.has(id));
-    if (missing.length === 0 || Date.now() > deadline) return missing;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    return [...acked].filter((id) => !seen.has(id));
+  };
+  await eventually(() => missing().length === 0, { timeoutMs: ms, intervalMs: 50, what: "delivery" }).catch(
+    () => undefined,
+  );
+  return missing();
 }
 
 /** Polls until `pred` holds; fails the test instead of hanging when the CLI stops making progress. */
 async function waitFor(pred: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await eventually(pred, { timeoutMs: ms, intervalMs: 5, what });
 }
 
 /** Sends webhooks with `concurrency` workers until `stop()`; records which ids got a 2xx. */
@@ -179,13 +178,14 @@ describe("firehose sink under faults (real CLI against a local Firehose stub)", 
       if (res.status === 200) acked.add(id);
     }
     assert.equal(acked.size, 20);
-    let body = "";
-    for (let i = 0; i < 100; i++) {
-      const res = await fetch(`${cli.baseUrl}/readyz`);
-      body = await res.text();
-      if (res.status === 503) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const body = await eventually(
+      async () => {
+        const res = await fetch(`${cli.baseUrl}/readyz`);
+        const text = await res.text();
+        return res.status === 503 ? text : undefined;
+      },
+      { timeoutMs: 5000, intervalMs: 50, what: "/readyz to answer 503" },
+    );
     assert.match(body, /ResourceNotFoundException/);
     assert.match(cli.output(), /FIREHOSE STREAM UNUSABLE/);
     // the stream "appears"; the blocked retry period is ~30 s in production, so shut down and restart instead

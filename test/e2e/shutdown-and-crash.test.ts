@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { startServe } from "../helpers/cli.js";
 import { listFiles, readClosedRecords } from "../helpers/data-files.js";
+import { eventually } from "../helpers/eventually.js";
 import { postWebhook, responseWebhook } from "../helpers/webhook.js";
 
 const dirs: string[] = [];
@@ -40,14 +41,12 @@ describe("serve: shutdown and crash", () => {
       }
     };
     const workers = Array.from({ length: 8 }, worker);
-    const deadline = Date.now() + 20_000;
-    while (acknowledged.size < 200) {
-      if (Date.now() > deadline) {
-        stopSending = true;
-        await cli.stop("SIGKILL");
-        assert.fail(`only ${acknowledged.size} acknowledged in 20 s (${failures} failures):\n${cli.output()}`);
-      }
-      await new Promise((r) => setTimeout(r, 10));
+    try {
+      await eventually(() => acknowledged.size >= 200, { timeoutMs: 20_000, what: "200 acknowledged webhooks" });
+    } catch (err) {
+      stopSending = true;
+      await cli.stop("SIGKILL");
+      assert.fail(`${(err as Error).message}: only ${acknowledged.size} (${failures} failures):\n${cli.output()}`);
     }
     const code = cli.stop("SIGTERM");
     assert.equal(await code, 0);

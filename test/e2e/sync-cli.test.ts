@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { CLI_PATH } from "../helpers/cli.js";
+import { CLI_PATH, childEnv } from "../helpers/cli.js";
 import { readClosedRecords } from "../helpers/data-files.js";
 import { FakeWootric } from "../helpers/fake-wootric.js";
 
@@ -17,7 +17,7 @@ interface Exit {
 
 function runCli(args: string[], env: Record<string, string>, opts: { killWhen?: () => boolean } = {}): Promise<Exit> {
   const child = spawn(process.execPath, [CLI_PATH, ...args], {
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_FORMAT: "json", ...env },
+    env: { ...childEnv(), HOME: process.env.HOME ?? "", LOG_FORMAT: "json", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
@@ -35,11 +35,11 @@ function runCli(args: string[], env: Record<string, string>, opts: { killWhen?: 
   }
   const guard = setTimeout(() => child.kill("SIGKILL"), 45_000);
   return new Promise((resolve) => {
-    child.once("exit", (code, signal) => {
+    // "close", not "exit": it comes once stdout and stderr have been read to the end.
+    child.once("close", (code, signal) => {
       clearTimeout(guard);
       if (timer) clearInterval(timer);
-      // Let the pipes drain.
-      setTimeout(() => resolve({ code, signal, stdout, stderr }), 50);
+      resolve({ code, signal, stdout, stderr });
     });
   });
 }

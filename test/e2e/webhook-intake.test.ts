@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { CLI_PATH, startServe } from "../helpers/cli.js";
+import { CLI_PATH, childEnv, startServe } from "../helpers/cli.js";
 import { listFiles, readClosedRecords } from "../helpers/data-files.js";
 import { postWebhook, responseWebhook, sign } from "../helpers/webhook.js";
 
@@ -158,14 +158,14 @@ describe("serve: webhook intake end to end (built CLI, real HTTP, gzip files)", 
 
   test("the Firehose sink without WOOTRIC_WEBHOOK_SECRET is a configuration error (exit 2, names the variable)", async () => {
     const r = spawnSync(process.execPath, [CLI_PATH, "serve"], {
-      env: { PATH: process.env.PATH ?? "", FIREHOSE_STREAM_NAME: "wootric", DATA_DIR: await tempDir(), PORT: "0" },
+      env: { ...childEnv(), FIREHOSE_STREAM_NAME: "wootric", DATA_DIR: await tempDir(), PORT: "0" },
       encoding: "utf8",
       timeout: 20_000,
     });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /WOOTRIC_WEBHOOK_SECRET is not set/);
     const bad = spawnSync(process.execPath, [CLI_PATH, "serve"], {
-      env: { PATH: process.env.PATH ?? "", PORT: "http" },
+      env: { ...childEnv(), PORT: "http" },
       encoding: "utf8",
       timeout: 20_000,
     });

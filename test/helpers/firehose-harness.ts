@@ -11,6 +11,7 @@ import { serializeEnvelope } from "../../src/records/envelope.js";
 import type { FirehoseSinkSettings, PackLimits, ShipperTuning } from "../../src/sink/firehose/config.js";
 import { openFirehoseSink } from "../../src/sink/firehose/firehose-sink.js";
 import type { Sink } from "../../src/sink/sink.js";
+import { eventually } from "./eventually.js";
 
 /** A small valid envelope; `pad` bytes of filler make lines of a chosen size. */
 export function envelope(id: number, pad = 0, entity: Envelope["entity"] = "response"): Envelope {
@@ -141,11 +142,7 @@ export async function openHarness(opts: HarnessOptions): Promise<Harness> {
     recorded,
     s3Puts,
     async until(pred, ms = 10_000, what = "condition") {
-      const deadline = Date.now() + ms;
-      while (!pred()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      await eventually(pred, { timeoutMs: ms, intervalMs: 5, what });
     },
     async metric(name, labels = {}) {
       const m = metrics.registry.getSingleMetric(`wootric_firehose_${name}`);

@@ -1,18 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { createServer } from "node:net";
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { eventually, GiveUp } from "./eventually.js";
+import { freePort } from "./free-port.js";
 
 /** Why moto cannot run here, or undefined when it can. Tests skip with this reason (on CI it must be present). */
 export function motoMissingReason(): string | undefined {
@@ -40,20 +28,17 @@ export async function startMoto(): Promise<Moto> {
     stderr = (stderr + d.toString()).slice(-4000);
   });
   const endpoint = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`moto exited early: ${stderr}`);
-    try {
-      const res = await fetch(`${endpoint}/moto-api/`);
-      if (res.status < 500) break;
-    } catch {
-      /* not up yet */
-    }
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`moto did not start within 30 s: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await eventually(
+      async () => {
+        if (child.exitCode !== null) throw new GiveUp(`moto exited early (${child.exitCode})`);
+        return (await fetch(`${endpoint}/moto-api/`)).status < 500;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: "moto to answer" },
+    );
+  } catch (err) {
+    child.kill("SIGKILL");
+    throw new Error(`moto did not start: ${(err as Error).message}\n${stderr}`);
   }
   const env = {
     AWS_REGION: "us-east-1",

@@ -7,6 +7,7 @@ import { loadConfig } from "../../src/config.js";
 import { silentLogger } from "../../src/log.js";
 import { Metrics } from "../../src/ops/metrics.js";
 import { startPollerSchedule } from "../../src/poller/schedule.js";
+import { eventually } from "../helpers/eventually.js";
 import { FakeWootric } from "../helpers/fake-wootric.js";
 import { MemorySink } from "../helpers/memory-sink.js";
 
@@ -34,8 +35,7 @@ describe("poller schedule inside serve", () => {
     const sink = new MemorySink();
     const metrics = new Metrics({ defaults: false });
     const handle = startPollerSchedule({ config, logger: silentLogger(), metrics, sink });
-    const deadline = Date.now() + 15_000;
-    while (!handle.status().lastRunAt && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await eventually(() => handle.status().lastRunAt, { timeoutMs: 15_000, intervalMs: 50, what: "the start-up run" });
     const status = handle.status();
     assert.ok(status.lastRunAt, "a run happened");
     assert.equal(status.ready, true);

@@ -4,6 +4,7 @@ import { scaledClock } from "../../src/common/clock.js";
 import { toEpochSeconds } from "../../src/records/time.js";
 import { LEASE_KEY } from "../../src/state/lease.js";
 import { bookmarkKey } from "../../src/state/stream-state.js";
+import { eventually } from "../helpers/eventually.js";
 import { FakeWootric } from "../helpers/fake-wootric.js";
 import { MemorySink } from "../helpers/memory-sink.js";
 import { DAY, makeHarness, T0, T0S } from "../helpers/poller-harness.js";
@@ -80,10 +81,7 @@ describe("bookmarks, crashes and the lease", () => {
     };
     try {
       const runA = a.run("responses");
-      for (const deadline = Date.now() + 10_000; !blocked; ) {
-        if (Date.now() > deadline) throw new Error("poller A never reached the API");
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      await eventually(() => blocked, { intervalMs: 5, what: "poller A to reach the API" });
       const outcomeB = await b.run("responses");
       assert.equal(outcomeB.status, "lease_held");
       assert.equal(b.sink.written.length, 0);
@@ -183,13 +181,9 @@ describe("lease loss mid-run", () => {
     };
     try {
       const run = h.run("responses", { kind: "sync" }, { checkpointEveryMs: 0 });
-      for (const deadline = Date.now() + 10_000; calls < 2; ) {
-        if (Date.now() > deadline)
-          throw new Error(
-            `the run stopped before its second request: ${JSON.stringify(await Promise.race([run, "pending"]))}`,
-          );
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      await eventually(() => calls >= 2, { intervalMs: 5, what: "the run's second request" }).catch(async (err) => {
+        throw new Error(`${(err as Error).message}; the run: ${JSON.stringify(await Promise.race([run, "pending"]))}`);
+      });
       const bookmarkBefore = (await h.store.read(bookmarkKey("responses")))!.body;
       // Another replica takes the lease over (as if ours had expired). Our renewals run every 33 ms of wall time, so
       // the takeover may lose a race: retry it the way a real replica would on its next attempt.

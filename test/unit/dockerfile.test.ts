@@ -20,11 +20,36 @@ const stages = instructions.reduce<string[][]>((acc, l) => {
 const runtime = stages.at(-1)!;
 
 describe("Dockerfile", () => {
-  test("multi-stage on a Node LTS slim base", () => {
+  test("multi-stage on a Node LTS slim base, pinned by version and digest", () => {
     assert.ok(stages.length >= 2);
-    for (const s of stages) assert.match(s[0]!, /^FROM node:\$\{NODE_VERSION\}-slim\b/);
-    const version = Number(/^ARG NODE_VERSION=(\d+)/m.exec(dockerfile)?.[1]);
+    for (const s of stages) assert.match(s[0]!, /^FROM \$\{NODE_IMAGE\} AS \w+$/);
+    const image = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1] ?? "";
+    const m = /^node:(\d+)\.\d+\.\d+-bookworm-slim@sha256:[0-9a-f]{64}$/.exec(image);
+    assert.ok(m, `NODE_IMAGE ${image} names an exact node version, a slim Debian tag and a digest`);
+    const version = Number(m[1]);
     assert.ok(version >= 22 && version % 2 === 0, `Node ${version} is an LTS line`);
+  });
+
+  test("CI tests the Node version the image ships", () => {
+    const image = /^ARG NODE_IMAGE=node:(\d+\.\d+\.\d+)-/m.exec(dockerfile)?.[1];
+    const ci = /^NODE24_VERSION=(\S+)$/m.exec(read(".ci/run"))?.[1];
+    assert.ok(image && ci);
+    assert.equal(ci, image, ".ci/run NODE24_VERSION matches the Dockerfile's NODE_IMAGE");
+  });
+
+  test("OCI labels: title, description, licence and version from package.json, base image", () => {
+    const pkg = JSON.parse(read("package.json")) as { name: string; version: string; license: string };
+    const labels = Object.fromEntries(
+      runtime
+        .filter((l) => l.startsWith("LABEL"))
+        .flatMap((l) => [...l.matchAll(/(org\.opencontainers\.image\.[\w.]+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!])),
+    );
+    assert.equal(labels["org.opencontainers.image.title"], pkg.name);
+    assert.ok(labels["org.opencontainers.image.description"]);
+    assert.equal(labels["org.opencontainers.image.licenses"], pkg.license);
+    assert.equal(labels["org.opencontainers.image.version"], pkg.version);
+    assert.equal(labels["org.opencontainers.image.base.name"], "${NODE_IMAGE}");
+    assert.ok(runtime.includes("ARG NODE_IMAGE"), "the runtime stage re-declares NODE_IMAGE so the label can use it");
   });
 
   test("build stage: npm ci from the lockfile, build, prune to production dependencies", () => {
@@ -57,7 +82,7 @@ describe("Dockerfile", () => {
     const ignore = read(".dockerignore")
       .split("\n")
       .map((l) => l.trim());
-    for (const p of [".git", "node_modules", "dist", "data", ".env", ".env.*", "*.tfstate", ".terraform"]) {
+    for (const p of [".git", "node_modules", ".cache", "dist", "data", ".env", ".env.*", "*.tfstate", ".terraform"]) {
       assert.ok(ignore.includes(p), `.dockerignore lists ${p}`);
     }
   });

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { SinkUnavailableError } from "../../src/sink/sink.js";
+import { eventually, never } from "../helpers/eventually.js";
 import {
   awsError,
   envelope,
@@ -174,8 +175,10 @@ describe("firehose sink: whole-request errors", () => {
       assert.match(r.reason ?? "", /test-stream/);
       assert.equal(await h.metric("producer_blocked"), 1);
       const callsWhileBlocked = h.recorded.calls.length;
-      await new Promise((res) => setTimeout(res, 200));
-      assert.ok(h.recorded.calls.length - callsWhileBlocked <= 12, "retries slowly while blocked");
+      await never(() => h.recorded.calls.length - callsWhileBlocked > 12, {
+        forMs: 200,
+        what: "more than 12 retries in 200 ms while blocked",
+      });
       assert.equal(h.recorded.accepted.length, 0);
       assert.equal(await h.metric("spool_records"), 20);
       // writes still land in the spool while blocked
@@ -255,8 +258,9 @@ describe("firehose sink: oversize records and dead letters in S3", () => {
       const exactCall = h.recorded.calls.find((c) => c.includes(lineOf(exact)));
       assert.ok(exactCall);
       assert.equal(await h.metric("producer_dead_letters_total", { path: "s3" }), 1);
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(await h.metric("spool_records"), 0, "acknowledged in the spool once written");
+      await eventually(async () => (await h.metric("spool_records")) === 0, {
+        what: "the dead-lettered line to be acknowledged in the spool once written",
+      });
     } finally {
       await h.cleanup();
     }
@@ -412,7 +416,7 @@ describe("firehose sink: lifecycle", () => {
       });
       const envs = ids(30);
       await h.sink.write(envs);
-      await new Promise((r) => setTimeout(r, 50));
+      await h.until(() => h.recorded.calls.length >= 1, 5000, "a first (failing) call");
       const t0 = Date.now();
       await h.sink.close(300);
       assert.ok(Date.now() - t0 < 1500, `close took ${Date.now() - t0} ms`);
@@ -469,7 +473,8 @@ describe("firehose sink: lifecycle", () => {
     const h = await openHarness({ settings: { lingerMs: 10_000 }, firehose: (records) => okReply(records.length) });
     try {
       await h.sink.write(ids(10));
-      await new Promise((r) => setTimeout(r, 200)); // the shipper holds the lines, waiting for more
+      // the shipper holds the lines, waiting for more (FIREHOSE_LINGER_MS is 10 s)
+      await never(() => h.recorded.calls.length > 0, { forMs: 200, what: "a call before the linger ran out" });
       await h.sink.close(2000);
       assert.equal(h.recorded.accepted.length, 10);
     } finally {
@@ -512,8 +517,8 @@ describe("firehose sink: bounded memory", () => {
     try {
       const envs = Array.from({ length: 12_000 }, (_, i) => envelopeOfSize(i, 1000)); // 12 MB
       for (let i = 0; i < envs.length; i += 500) await h.sink.write(envs.slice(i, i + 500));
-      await new Promise((r) => setTimeout(r, 200));
-      assert.equal(h.recorded.calls.length, 2, "two calls in flight, no more");
+      await h.until(() => h.recorded.calls.length === 2, 5000, "two calls in flight");
+      await never(() => h.recorded.calls.length > 2, { forMs: 200, what: "a third call in flight" });
       const inMemory = h.recorded.calls.reduce((n, c) => n + c.length, 0);
       assert.ok(inMemory <= 2 * 4096, `lines held by in-flight calls: ${inMemory}`);
       assert.equal(await h.metric("spool_records"), 12_000);

@@ -1,22 +1,20 @@
 import assert from "node:assert/strict";
-import { appendFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { appendFile, mkdir, readdir, readFile, rename, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { silentLogger } from "../../src/log.js";
 import { DirectoryInUseError } from "../../src/sink/dir-lock.js";
 import { SinkUnavailableError } from "../../src/sink/sink.js";
+import { ackLogPath } from "../../src/sink/spool/ack-log.js";
 import { encodeFrame, FRAME_HEADER_BYTES } from "../../src/sink/spool/frame.js";
-import { IntervalSet } from "../../src/sink/spool/interval-set.js";
 import { listSegmentFiles, Spool, type SpooledLine } from "../../src/sink/spool/spool.js";
+import { eventually } from "../helpers/eventually.js";
+import { withTempDir } from "../helpers/temp-dir.js";
 
 const SPOOL_LOCK_FILE = ".spool.lock";
 
 const logger = silentLogger();
-
-async function tempDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), "spool-test-"));
-}
 
 function lines(n: number, from = 0, size = 0): Buffer[] {
   return Array.from({ length: n }, (_, i) =>
@@ -35,30 +33,37 @@ async function drain(spool: Spool): Promise<SpooledLine[]> {
   }
 }
 
-const text = (ls: SpooledLine[]) => ls.map((l) => l.payload!.toString());
+/**
+ * The lock holder of another host's task: refreshes the lock every `everyMs` (write + rename, like the real one), one
+ * refresh at a time, until stop(), which waits for the refresh in flight so nothing runs after the test.
+ */
+async function foreignHolder(lockPath: string, everyMs: number): Promise<{ stop(): Promise<void> }> {
+  const stopped = new AbortController();
+  const beat = async () => {
+    const tmp = `${lockPath}.other-host.tmp`;
+    await writeFile(tmp, JSON.stringify({ host: "other-host", pid: 1, heartbeatAt: Date.now() }));
+    await rename(tmp, lockPath);
+  };
+  await beat();
+  const beating = (async () => {
+    while (!stopped.signal.aborted) {
+      await sleep(everyMs, undefined, { signal: stopped.signal }).catch(() => undefined);
+      if (!stopped.signal.aborted) await beat();
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped.abort();
+      await beating;
+    },
+  };
+}
 
-describe("IntervalSet", () => {
-  test("merges adjacent ranges in any order and refuses overlaps", () => {
-    const s = new IntervalSet();
-    assert.equal(s.add(20, 30), true);
-    assert.equal(s.add(0, 10), true);
-    assert.equal(s.add(10, 20), true);
-    assert.deepEqual(s.entries(), [[0, 30]]);
-    assert.equal(s.add(5, 6), false);
-    assert.equal(s.add(29, 31), false);
-    assert.equal(s.covers(0, 30), true);
-    assert.equal(s.covers(0, 31), false);
-    assert.equal(s.add(40, 50), true);
-    assert.equal(s.firstGap(0), 30);
-    assert.equal(s.firstGap(35), 35);
-    assert.equal(s.covers(30, 40), false);
-  });
-});
+const text = (ls: SpooledLine[]) => ls.map((l) => l.payload!.toString());
 
 describe("spool", () => {
   test("appends are durable and read back in order; group commit shares fsyncs", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       const spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
       await Promise.all(lines(200).map((l) => spool.append([l])));
       assert.ok(spool.commits < 200, `expected group commits, got ${spool.commits} fsyncs for 200 appends`);
@@ -66,14 +71,11 @@ describe("spool", () => {
       assert.deepEqual(text(read), lines(200).map(String));
       assert.equal(spool.stats().records, 200);
       await spool.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("unacknowledged records are replayed after a restart; acknowledged ones are not", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       let spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
       await spool.append(lines(10));
       const read = await drain(spool);
@@ -91,14 +93,11 @@ describe("spool", () => {
       const next = await drain(spool);
       assert.deepEqual(text(next), ['{"n":100}\n']);
       await spool.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("a segment file is deleted only once every record in it is acknowledged", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       const spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger, segmentBytes: 4096, ackFlushMs: 1 });
       for (let i = 0; i < 30; i++) await spool.append(lines(1, i, 400)); // ~430 B each → several segments
       const files = await listSegmentFiles(dir);
@@ -109,16 +108,19 @@ describe("spool", () => {
       const inFirst = read.filter((l) => l.segment === firstSeg);
       // all but one record of the first segment acknowledged: it must stay
       spool.ack(inFirst.slice(0, -1));
-      await new Promise((r) => setTimeout(r, 150));
+      // the acknowledgements have been flushed (the ack log holds them): the segment must still be there
+      await eventually(() => stat(ackLogPath(join(dir, files[0]!))).then((s) => s.size > 0), {
+        what: "the first segment's ack log to be written",
+      });
       assert.ok(
         (await listSegmentFiles(dir)).includes(files[0]!),
         "segment deleted while a record in it was unacknowledged",
       );
       spool.ack(inFirst.slice(-1));
-      const deadline = Date.now() + 5000;
-      while ((await listSegmentFiles(dir)).includes(files[0]!) && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 10));
-      assert.ok(!(await listSegmentFiles(dir)).includes(files[0]!), "fully acknowledged segment was not deleted");
+      await eventually(async () => !(await listSegmentFiles(dir)).includes(files[0]!), {
+        timeoutMs: 5000,
+        what: "the fully acknowledged segment to be deleted",
+      });
       // acknowledge everything: only the active segment may remain, and its records count is zero
       spool.ack(read);
       await spool.close();
@@ -127,14 +129,11 @@ describe("spool", () => {
         (await readdir(dir)).filter((n) => n.endsWith(".acks")),
         [],
       );
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("a segment whose close fails at rollover is still sealed: the reader moves on to the next segment", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       const spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger, segmentBytes: 4096 });
       await spool.append(lines(1, 0, 400));
       // The active segment's file handle fails to close (EIO, as NFS/EFS may report at close).
@@ -160,32 +159,29 @@ describe("spool", () => {
       assert.ok(appended.length >= 18);
       assert.deepEqual(text(await drain(spool)), appended, "every appended record is readable");
       await spool.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("a failed group commit is reported for a while, not until the next success (which may never come without traffic)", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       const spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger, brokenForMs: 300 });
       // A directory where the first segment file should be: open(wx) fails with EEXIST, even as root.
       await mkdir(join(dir, "seg-000000000001.log"));
       await assert.rejects(spool.append(lines(1)), SinkUnavailableError);
       assert.match(spool.brokenReason ?? "", /EEXIST/);
-      await new Promise((r) => setTimeout(r, 400));
-      assert.equal(spool.brokenReason, undefined, "still reported broken long after the failure, with no append since");
+      // brokenForMs is 300 ms: the report must clear by itself soon after, with no append since
+      await eventually(() => spool.brokenReason === undefined, {
+        timeoutMs: 2000,
+        what: "the broken report to clear without a new append",
+      });
       await spool.append(lines(1, 1));
       assert.deepEqual(text(await drain(spool)), lines(1, 1).map(String));
       await spool.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("a torn tail (partial frame after a crash) is cut off and never misread", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       let spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
       await spool.append(lines(5));
       await spool.close();
@@ -204,14 +200,11 @@ describe("spool", () => {
         "torn bytes kept aside",
       );
       await spool.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("a complete last frame with a bad checksum, or a zero-filled tail, is cut off too", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       let spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
       await spool.append(lines(3));
       await spool.close();
@@ -231,14 +224,11 @@ describe("spool", () => {
       assert.equal((await stat(path)).size, size);
       assert.equal(spool.stats().records, 3);
       await spool.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("a segment created but cut before its header is removed; a foreign file is moved aside", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       await writeFile(join(dir, "seg-000000000001.log"), Buffer.from("WFS"));
       await writeFile(join(dir, "seg-000000000002.log"), Buffer.from("not a spool segment at all"));
       const spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
@@ -249,14 +239,11 @@ describe("spool", () => {
       const names = await readdir(dir);
       assert.ok(names.some((n) => n.startsWith("seg-000000000002.log.foreign-")));
       assert.ok(!names.includes("seg-000000000001.log"));
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("when full, append rejects with SinkUnavailableError and accepts again once records are acknowledged", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       const spool = await Spool.open({ dir, maxBytes: 1024 * 1024, logger, segmentBytes: 64 * 1024, ackFlushMs: 1 });
       const big = lines(1, 0, 100 * 1024)[0]!;
       let accepted = 0;
@@ -277,20 +264,18 @@ describe("spool", () => {
       // forced appends (dead letters replacing a record) bypass the bound
       await spool.append([Buffer.from('{"dl":1}\n')], { force: true });
       spool.ack(await drain(spool));
-      const until = Date.now() + 5000;
-      while (spool.diskBytes() + big.length + 16 > 1024 * 1024 && Date.now() < until)
-        await new Promise((r) => setTimeout(r, 10));
+      await eventually(() => spool.diskBytes() + big.length + 16 <= 1024 * 1024, {
+        timeoutMs: 5000,
+        what: "acknowledged segments to free room in the spool",
+      });
       await spool.append([big]);
       await spool.close();
       await assert.rejects(spool.append([big]), SinkUnavailableError);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("large payloads are not read inline; readPayload fetches and verifies them", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       const spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
       const big = Buffer.from(`${"y".repeat(2_000_000)}\n`);
       await spool.append([Buffer.from("a\n"), big, Buffer.from("b\n")]);
@@ -306,14 +291,11 @@ describe("spool", () => {
       assert.ok((await spool.readPayload(b!)).equals(big));
       assert.equal(c!.payload!.toString(), "b\n");
       await spool.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("reports the oldest unacknowledged record's age", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       const spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
       assert.equal(spool.stats().oldestAppendedAtMs, undefined);
       const before = Date.now();
@@ -331,14 +313,11 @@ describe("spool", () => {
       const again = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
       assert.equal(again.stats().records, 0);
       await again.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("a torn ack log only causes re-sends, never a loss", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       let spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger });
       await spool.append(lines(4));
       const read = await drain(spool);
@@ -352,28 +331,20 @@ describe("spool", () => {
       assert.equal(spool.stats().records, 4);
       assert.deepEqual(text(await drain(spool)), lines(4).map(String));
       await spool.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("one writer per spool directory: a live holder elsewhere is refused, a silent one is taken over", async () => {
-    const dir = await tempDir();
-    try {
+    await withTempDir("spool-test-", async (dir) => {
       const lockPath = join(dir, SPOOL_LOCK_FILE);
-      const holder = async () => {
-        await writeFile(`${lockPath}.t`, JSON.stringify({ host: "other-host", pid: 1, heartbeatAt: Date.now() }));
-        await rename(`${lockPath}.t`, lockPath);
-      };
-      await holder();
-      const beat = setInterval(() => void holder(), 50);
+      const holder = await foreignHolder(lockPath, 50);
       try {
         await assert.rejects(
           Spool.open({ dir, maxBytes: 1024 * 1024, logger, lock: { heartbeatMs: 100, staleMs: 2000 } }),
           DirectoryInUseError,
         );
       } finally {
-        clearInterval(beat);
+        await holder.stop();
       }
       // the other holder stops refreshing (its task died): the lock goes stale and is taken over
       const t0 = Date.now();
@@ -383,8 +354,6 @@ describe("spool", () => {
       assert.equal(content.pid, process.pid);
       await spool.close();
       await assert.rejects(readFile(lockPath), /ENOENT/);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
