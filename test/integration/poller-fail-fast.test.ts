@@ -14,8 +14,8 @@ import { selectStreams } from "../../src/poller/streams.js";
 import { DirStateStore } from "../../src/state/dir-store.js";
 import { WootricClient } from "../../src/wootric/client.js";
 import { describeNetworkError, WootricUnreachableError } from "../../src/wootric/errors.js";
-import { MemorySink } from "../helpers/memory-sink.js";
 import { freePort } from "../helpers/free-port.js";
+import { MemorySink } from "../helpers/memory-sink.js";
 
 describe("failing fast when the Wootric API cannot be reached", () => {
   test("the token request gives up after a few unanswered attempts and names the socket error", async () => {
