@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
+import { requireAwsRegion } from "./aws/region.js";
 import { runDoctor } from "./commands/doctor.js";
 import { startService } from "./commands/serve.js";
 import { runBackfillCommand, runSyncCommand } from "./commands/sync.js";
@@ -41,6 +42,7 @@ async function serve(argv: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig(process.env);
+  await requireAwsRegion(process.env);
   const logger = createLogger(config.log);
   process.on("unhandledRejection", (reason) => logger.error("unhandled promise rejection", { error: String(reason) }));
   const service = await startService(config, logger);
@@ -62,7 +64,9 @@ async function doctor(argv: string[]): Promise<number> {
     process.stderr.write(`doctor takes no arguments (got ${argv.join(" ")})\n`);
     return 2;
   }
-  return runDoctor(loadConfig(process.env), (line) => process.stdout.write(`${line}\n`));
+  const config = loadConfig(process.env);
+  await requireAwsRegion(process.env);
+  return runDoctor(config, (line) => process.stdout.write(`${line}\n`));
 }
 
 export async function main(argv: string[]): Promise<number> {
