@@ -103,6 +103,18 @@ const envSchema = z.object({
   FILE_ROTATE_SECONDS: int(1, 86400, 60),
   SHUTDOWN_TIMEOUT_MS: int(0, 3_600_000, 20_000),
 
+  // CloudWatch metrics as Embedded Metric Format log lines on stdout (the Terraform module turns them on)
+  EMF_METRICS: bool(false),
+  EMF_NAMESPACE: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^[^:][^:]{0,254}$/, { message: "must be 1-255 characters without ':'" })
+      .default("WootricFirehose"),
+  ),
+  EMF_SERVICE_NAME: z.preprocess(emptyToUndefined, z.string().max(1024).default("wootric-firehose")),
+  EMF_INTERVAL_SECONDS: int(1, 3600, 60),
+
   // Logging
   LOG_LEVEL: z.preprocess(
     (v) => (typeof emptyToUndefined(v) === "string" ? String(v).toLowerCase() : undefined),
@@ -145,6 +157,7 @@ export interface Config {
       };
   state: StateLocation;
   shutdownTimeoutMs: number;
+  emf: { enabled: boolean; namespace: string; service: string; intervalMs: number };
   log: { level: "error" | "warn" | "info" | "debug"; format: "auto" | "json" | "pretty" };
 }
 
@@ -157,6 +170,7 @@ const HINTS: Partial<Record<keyof Env, string>> = {
   SYNC_START_DATE: "e.g. SYNC_START_DATE=2024-01-01, or unset it to read the whole history",
   FIREHOSE_STREAM_NAME: "use the delivery stream's name (terraform output firehose_stream_name), not its ARN",
   ALLOW_UNSIGNED_WEBHOOKS: "set ALLOW_UNSIGNED_WEBHOOKS=true only for local development",
+  EMF_METRICS: "set EMF_METRICS=true to print CloudWatch Embedded Metric Format lines on stdout (on ECS with awslogs)",
 };
 
 export function parseS3Url(raw: string): { bucket: string; prefix: string } | undefined {
@@ -262,6 +276,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sink,
     state: state as StateLocation,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    emf: {
+      enabled: e.EMF_METRICS,
+      namespace: e.EMF_NAMESPACE,
+      service: e.EMF_SERVICE_NAME,
+      intervalMs: e.EMF_INTERVAL_SECONDS * 1000,
+    },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
   };
 }

@@ -2,6 +2,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type Config, requireWebhookSecurity } from "../config.js";
 import type { Logger } from "../log.js";
+import { EmfEmitter } from "../ops/emf.js";
 import { Metrics } from "../ops/metrics.js";
 import { combineReadiness } from "../ops/readiness.js";
 import { delay } from "../ops/shutdown.js";
@@ -88,6 +89,8 @@ export async function startService(config: Config, logger: Logger, metrics = new
   // sends a request into a socket Node is closing (Node's 5 s default causes sporadic 502s behind an ALB).
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  const emf = config.emf.enabled ? new EmfEmitter(metrics.registry, config.emf) : undefined;
+  emf?.start();
   const addr = server.address() as AddressInfo;
   const url = `http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;
   logger.info("listening", {
@@ -96,6 +99,7 @@ export async function startService(config: Config, logger: Logger, metrics = new
     sink: sink.kind,
     ...(config.sink.kind === "file" ? { dataDir: config.sink.dataDir } : {}),
     poller: poller ? "on" : "off",
+    emf: emf ? `${config.emf.namespace} every ${config.emf.intervalMs / 1000} s` : "off",
   });
 
   let shutdownPromise: Promise<void> | undefined;
@@ -121,6 +125,7 @@ export async function startService(config: Config, logger: Logger, metrics = new
         }
       }
       await sink.close(Math.max(1000, deadline - Date.now()));
+      await emf?.stop();
       logger.info("shutdown complete");
     })());
 
