@@ -20,7 +20,7 @@ function emitter(metrics: Metrics) {
 }
 
 /** value of metric `name` in the document whose dimensions match `dims` */
-function valueOf(lines: string[], name: string, dims: Record<string, string> = {}): number | undefined {
+function metricValue(lines: string[], name: string, dims: Record<string, string> = {}): number | undefined {
   for (const line of lines) {
     const doc = assertEmfLine(line);
     if (!(name in doc)) continue;
@@ -66,29 +66,29 @@ describe("EMF emission", () => {
       assert.equal(aws.CloudWatchMetrics[0]!.Namespace, "WootricFirehose");
       assert.ok(aws.CloudWatchMetrics[0]!.Dimensions[0]!.includes("Service"));
     }
-    assert.equal(valueOf(lines, "WebhookRequests", { Status: "200" }), 5);
-    assert.equal(valueOf(lines, "WebhookRequests", { Status: "401" }), 3);
-    assert.equal(valueOf(lines, "WebhookRequests", { Status: "503" }), undefined);
-    assert.equal(valueOf(lines, "SignatureFailures"), 3);
-    assert.equal(valueOf(lines, "ProducerBlocked"), 1);
-    assert.equal(valueOf(lines, "SpoolOldestAgeSeconds"), 421.5);
-    assert.equal(valueOf(lines, "DeadLetters"), 3);
-    assert.equal(valueOf(lines, "ThrottledEntries"), 7);
-    assert.equal(valueOf(lines, "PollLastSuccessAgeSeconds", { Stream: "responses" }), 30);
-    assert.equal(valueOf(lines, "PollLastSuccessAgeSeconds", { Stream: "declines" }), 900);
-    assert.equal(valueOf(lines, "PollRecords", { Stream: "responses" }), 12);
+    assert.equal(metricValue(lines, "WebhookRequests", { Status: "200" }), 5);
+    assert.equal(metricValue(lines, "WebhookRequests", { Status: "401" }), 3);
+    assert.equal(metricValue(lines, "WebhookRequests", { Status: "503" }), undefined);
+    assert.equal(metricValue(lines, "SignatureFailures"), 3);
+    assert.equal(metricValue(lines, "ProducerBlocked"), 1);
+    assert.equal(metricValue(lines, "SpoolOldestAgeSeconds"), 421.5);
+    assert.equal(metricValue(lines, "DeadLetters"), 3);
+    assert.equal(metricValue(lines, "ThrottledEntries"), 7);
+    assert.equal(metricValue(lines, "PollLastSuccessAgeSeconds", { Stream: "responses" }), 30);
+    assert.equal(metricValue(lines, "PollLastSuccessAgeSeconds", { Stream: "declines" }), 900);
+    assert.equal(metricValue(lines, "PollRecords", { Stream: "responses" }), 12);
     // not registered in this process (no spool): absent rather than a made-up zero
-    assert.equal(valueOf(lines, "SpoolRecords"), undefined);
+    assert.equal(metricValue(lines, "SpoolRecords"), undefined);
 
     lines.length = 0;
     requests.inc({ route: "/webhooks/wootric", status: "401" }, 2);
     blocked.set(0);
     await e.emit();
-    assert.equal(valueOf(lines, "WebhookRequests", { Status: "401" }), 2);
-    assert.equal(valueOf(lines, "WebhookRequests", { Status: "200" }), 0);
-    assert.equal(valueOf(lines, "SignatureFailures"), 0);
-    assert.equal(valueOf(lines, "DeadLetters"), 0);
-    assert.equal(valueOf(lines, "ProducerBlocked"), 0);
+    assert.equal(metricValue(lines, "WebhookRequests", { Status: "401" }), 2);
+    assert.equal(metricValue(lines, "WebhookRequests", { Status: "200" }), 0);
+    assert.equal(metricValue(lines, "SignatureFailures"), 0);
+    assert.equal(metricValue(lines, "DeadLetters"), 0);
+    assert.equal(metricValue(lines, "ProducerBlocked"), 0);
   });
 
   test("a counter with no samples yet reports 0 so sums have data points; one line per dimension combination", async () => {
@@ -99,7 +99,7 @@ describe("EMF emission", () => {
     pollRecords.inc({ stream: "end_users" });
     const { e, lines } = emitter(metrics);
     await e.emit();
-    assert.equal(valueOf(lines, "SignatureFailures"), 0);
+    assert.equal(metricValue(lines, "SignatureFailures"), 0);
     const streams = lines.map((l) => assertEmfLine(l)).filter((d) => "PollRecords" in d);
     assert.deepEqual(streams.map((d) => d.Stream).sort(), ["end_users", "responses"]);
   });
