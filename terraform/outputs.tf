@@ -102,3 +102,8 @@ output "app_environment" {
   description = "Environment for the service (besides the secrets WOOTRIC_WEBHOOK_SECRET, WOOTRIC_CLIENT_ID, WOOTRIC_CLIENT_SECRET)."
   value       = local.app_environment
 }
+
+output "dashboard_url" {
+  description = "CloudWatch dashboard of the pipeline (null when create_alarms is false)."
+  value       = var.create_alarms ? "https://${var.aws_region}.console.aws.amazon.com/cloudwatch/home?region=${var.aws_region}#dashboards/dashboard/${var.name_prefix}" : null
+}

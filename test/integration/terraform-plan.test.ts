@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type Moto, motoMissingReason, startMoto } from "../helpers/moto.js";
+import { SILENT_FAILURES } from "../helpers/silent-failures.js";
 import { prepareTerraformCopy, type RunResult, runTerraform, terraformMissingReason } from "../helpers/terraform.js";
 import { TERRAFORM_DIR } from "../helpers/terraform-config.js";
 
@@ -46,7 +47,7 @@ describe("terraform plan of the examples", { skip, timeout: 180_000 }, () => {
   let full: Promise<RunResult>;
   let efsWithScaling: Promise<RunResult>;
   before(() => {
-    full = plan([]);
+    full = plan(["-out=full.tfplan"]);
     efsWithScaling = plan(["-var", "spool_storage=efs", "-var", "max_capacity=4"]);
   });
 
@@ -62,7 +63,8 @@ describe("terraform plan of the examples", { skip, timeout: 180_000 }, () => {
       "aws_lb_listener_rule.webhooks[0]",
       "aws_ecr_repository.app[0]",
       "aws_appautoscaling_policy.cpu[0]",
-      "aws_cloudwatch_metric_alarm.data_freshness[0]",
+      'aws_cloudwatch_metric_alarm.this["data_freshness"]',
+      "aws_cloudwatch_dashboard.main[0]",
       'aws_glue_catalog_table.entity["responses"]',
       "aws_athena_named_query.nps_by_week[0]",
     ]) {
@@ -70,6 +72,35 @@ describe("terraform plan of the examples", { skip, timeout: 180_000 }, () => {
     }
     assert.match(r.stdout, /webhook_url\s+= "https:\/\/wootric-hooks\.example\.com\/webhooks\/wootric"/);
     assert.match(r.stdout, /SHUTDOWN_TIMEOUT_MS\s+= "110000"/, "the service drains within the ECS stop timeout");
+  });
+
+  test("the planned alarms catch each silent failure, with the treat_missing_data it needs", async () => {
+    assert.equal((await full).code, 0);
+    const show = await runTerraform(["show", "-json", "-no-color", "full.tfplan"], dir, env, 120_000);
+    assert.equal(show.code, 0, show.stderr);
+    const planJson = JSON.parse(show.stdout) as {
+      resource_changes: { type: string; index?: string; change: { after: Record<string, unknown> } }[];
+    };
+    const alarms = new Map(
+      planJson.resource_changes
+        .filter((r) => r.type === "aws_cloudwatch_metric_alarm")
+        .map((r) => [String(r.index), r.change.after]),
+    );
+    for (const sf of SILENT_FAILURES) {
+      const a = alarms.get(sf.alarm);
+      assert.ok(a, `${sf.failure}: alarm ${sf.alarm} is planned`);
+      assert.equal(a.treat_missing_data, sf.treatMissing, sf.alarm);
+      const queries = (a.metric_query ?? []) as { metric?: { metric_name: string; namespace: string }[] }[];
+      const read = [a.metric_name, ...queries.flatMap((q) => (q.metric ?? []).map((m) => m.metric_name))];
+      for (const m of sf.metrics) assert.ok(read.includes(m), `${sf.alarm} reads ${m}`);
+      if (sf.emf) {
+        assert.equal(a.namespace, "WootricFirehose");
+        assert.equal((a.dimensions as Record<string, string>).Service, "wootric-firehose");
+      }
+      assert.deepEqual(a.alarm_actions, a.ok_actions);
+    }
+    for (const stream of ["end_users", "responses", "declines", "segments", "survey_templates", "nps_summary"])
+      assert.ok(alarms.has(`poller_stale_${stream}`), stream);
   });
 
   test("an EFS spool with more than one task is refused by a precondition", async () => {
