@@ -25,6 +25,9 @@ locals {
   # One Glue table per entity; columns generated from the zod record schemas (npm run gen:glue).
   glue_tables = jsondecode(file("${path.module}/glue-columns.json"))
 
+  # One current-state view per entity table; columns and SQL generated the same way (sql/views/<view>.sql).
+  athena_views = jsondecode(file("${path.module}/athena-views.json"))
+
   # Everything the service needs besides secrets, for ECS or for your own compute.
   app_environment = merge(
     {

@@ -18,6 +18,8 @@ export interface Envelope extends WebhookContext {
   id: number | string;
   source: Source;
   dedup_key: string;
+  /** Set (true) only on a tombstone: the record was deleted in Wootric; its dedup_key is `<entity>:<id>:deleted`. */
+  deleted?: boolean;
   received_at: string;
   /** The record's own created_at / updated_at, normalised to ISO-8601 UTC (null when it has none). */
   created_at: string | null;

@@ -110,6 +110,11 @@ function envelopeColumns(entity: Entity, dataSchema: z.ZodType): GlueColumn[] {
     { name: "id", type: idType, comment: "Wootric id (segment: name, nps_summary: date, dead_letter: hash)" },
     { name: "source", type: "string", comment: "webhook or poll" },
     { name: "dedup_key", type: "string", comment: "equal for the same version of the same record; dedup on it" },
+    {
+      name: "deleted",
+      type: "boolean",
+      comment: "true on a tombstone: the record was deleted in Wootric (dedup_key <entity>:<id>:deleted)",
+    },
     { name: "received_at", type: "string", comment: "ISO-8601 UTC time the service received the record" },
     { name: "created_at", type: "string", comment: "record created_at, ISO-8601 UTC" },
     { name: "updated_at", type: "string", comment: "record updated_at, ISO-8601 UTC" },

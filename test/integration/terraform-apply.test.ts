@@ -16,6 +16,7 @@ import {
   ListObjectsV2Command,
   S3Client,
 } from "@aws-sdk/client-s3";
+import { CURRENT_VIEW_TABLES, type CurrentViewTable, currentViewSql } from "../../src/records/athena-views.js";
 import { glueTables } from "../../src/records/glue-columns.js";
 import { startServe } from "../helpers/cli.js";
 import { type Moto, motoMissingReason, startMoto } from "../helpers/moto.js";
@@ -159,7 +160,9 @@ describe("terraform apply against moto: webhook → Firehose stream → S3 bucke
     assert.deepEqual(processors, ["RecordDeAggregation", "MetadataExtraction", "AppendDelimiterToRecord"]);
 
     // The Glue tables were created with the columns generated from the record schemas.
-    const tables = state.resources.filter((r) => r.type === "aws_glue_catalog_table")[0]!.instances;
+    const tables = state.resources.find(
+      (r) => r.type === "aws_glue_catalog_table" && (r as { name?: string }).name === "entity",
+    )!.instances;
     const expected = glueTables();
     assert.deepEqual(tables.map((r) => r.index_key).sort(), Object.keys(expected).sort());
     for (const table of tables) {
@@ -169,6 +172,21 @@ describe("terraform apply against moto: webhook → Firehose stream → S3 bucke
         expected[table.index_key!]!.columns.map((c) => `${c.name}:${c.type}`),
         `columns of ${table.index_key}`,
       );
+    }
+
+    // The current-state views are Glue VIRTUAL_VIEW tables whose Presto view text decodes to their SQL.
+    const views = state.resources.find(
+      (r) => r.type === "aws_glue_catalog_table" && (r as { name?: string }).name === "current",
+    )!.instances;
+    assert.deepEqual(views.map((v) => v.index_key).sort(), [...CURRENT_VIEW_TABLES].sort());
+    for (const v of views) {
+      assert.equal(v.attributes.table_type, "VIRTUAL_VIEW");
+      const text = String(v.attributes.view_original_text);
+      const m = /^\/\* Presto View: ([A-Za-z0-9+/=]+) \*\/$/.exec(text);
+      assert.ok(m, text.slice(0, 80));
+      const def = JSON.parse(Buffer.from(m[1]!, "base64").toString("utf8")) as { originalSql: string; schema: string };
+      assert.equal(def.originalSql, currentViewSql(v.index_key as CurrentViewTable).trim());
+      assert.equal(def.schema, outputs.glue_database_name?.value);
     }
   });
 

@@ -66,7 +66,9 @@ describe("terraform plan of the examples", { skip, timeout: 180_000 }, () => {
       'aws_cloudwatch_metric_alarm.this["data_freshness"]',
       "aws_cloudwatch_dashboard.main[0]",
       'aws_glue_catalog_table.entity["responses"]',
-      "aws_athena_named_query.nps_by_week[0]",
+      'aws_athena_named_query.example["nps_by_week"]',
+      'aws_athena_named_query.example["detractor_comments_last_7_days"]',
+      'aws_glue_catalog_table.current["responses"]',
     ]) {
       assert.ok(r.stdout.includes(`# ${address} will be created`), `plan creates ${address}`);
     }

@@ -252,13 +252,24 @@ describe("Glue, Athena, secrets, alarms", () => {
     assert.equal(p["projection.enabled"], "true");
     assert.equal(p["projection.entity.type"], "enum");
     assert.equal(p["projection.dt.type"], "date");
+    // Athena's partition projection property for a date's step unit is projection.<column>.interval.unit
+    assert.equal(p["projection.dt.interval.unit"], "DAYS");
+    for (const key of Object.keys(p))
+      assert.match(
+        key,
+        /^(EXTERNAL|classification|storage\.location\.template|projection\.(enabled|entity\.(type|values)|dt\.(type|format|range|interval|interval\.unit)))$/,
+        `unknown table property ${key}`,
+      );
     assert.match(p["storage.location.template"]!, /entity=\$\$\{entity\}\/dt=\$\$\{dt\}\/$/);
     assert.deepEqual(
       blocks(t, "partition_keys").map((k) => k.name),
       ["entity", "dt"],
     );
     const sd = one(t, "storage_descriptor");
-    assert.equal(one(sd, "ser_de_info").serialization_library, "org.openx.data.jsonserde.JsonSerDe");
+    const serde = one(sd, "ser_de_info");
+    assert.equal(serde.serialization_library, "org.openx.data.jsonserde.JsonSerDe");
+    // keys matched as written: custom properties differing only in case (Plan / plan) must not collide
+    assert.equal((serde.parameters as Record<string, string>)["case.insensitive"], "false");
     assert.equal(blocks(sd, "columns").length, 1, "columns come from the dynamic block");
   });
 
@@ -280,18 +291,15 @@ describe("Glue, Athena, secrets, alarms", () => {
     assert.equal(tf.variable.wootric_webhook_secret?.sensitive, true);
   });
 
-  test("alarms on data freshness, delivery failures and throttled records", () => {
-    const alarms = Object.values(tf.resource.aws_cloudwatch_metric_alarm ?? {});
-    const metrics = alarms.map((a) => a.metric_name);
+  test("alarms on data freshness, delivery failures and throttled records (terraform-alarms.test.ts covers the rest)", () => {
+    const firehose = tf.locals.firehose_alarms as Record<string, Record<string, unknown>>;
+    const metrics = Object.values(firehose).map((a) => a.metric_name);
     for (const m of ["DeliveryToS3.DataFreshness", "DeliveryToS3.Success", "ThrottledRecords"]) {
       assert.ok(metrics.includes(m), `alarm on ${m}`);
     }
-    for (const a of alarms) {
-      assert.equal(a.namespace, "AWS/Firehose");
-      assert.equal(a.alarm_actions, "${local.alarm_actions}");
-    }
-    const success = alarms.find((a) => a.metric_name === "DeliveryToS3.Success")!;
-    assert.equal(success.comparison_operator, "LessThanThreshold");
+    assert.equal(res("aws_cloudwatch_metric_alarm", "this").alarm_actions, "${local.alarm_actions}");
+    const success = Object.values(firehose).find((a) => a.metric_name === "DeliveryToS3.Success")!;
+    assert.equal(success.comparison, "LessThanThreshold");
     assert.equal(success.threshold, 1);
   });
 });
