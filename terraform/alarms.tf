@@ -79,6 +79,9 @@ locals {
         { id = "percent", metric_name = null, namespace = null, dimensions = null, stat = null, expression = "100 * (bytes / PERIOD(bytes)) / limit", return_data = true },
       ]
     }
+  }
+
+  error_prefix_alarms = {
     # S3 request metrics filtered on the Firehose error prefix (aws_s3_bucket_metric.firehose_errors).
     error_prefix_objects = {
       description        = "Firehose wrote objects under s3://${local.bucket_name}/${local.firehose_error_dir}/: records it could not partition or deliver. Inspect them and re-send (see docs/aws-operations.md)."
@@ -186,19 +189,21 @@ locals {
       evaluation_periods = 1
       treat_missing_data = "notBreaching"
       queries = [
-        { id = "elb", metric_name = "HTTPCode_ELB_5XX_Count", namespace = "AWS/ApplicationELB", dimensions = { LoadBalancer = one(aws_lb.webhooks[*].arn_suffix) }, stat = "Sum", expression = null, return_data = false },
-        { id = "target", metric_name = "HTTPCode_Target_5XX_Count", namespace = "AWS/ApplicationELB", dimensions = { LoadBalancer = one(aws_lb.webhooks[*].arn_suffix) }, stat = "Sum", expression = null, return_data = false },
+        { id = "elb", metric_name = "HTTPCode_ELB_5XX_Count", namespace = "AWS/ApplicationELB", dimensions = { LoadBalancer = one(module.service[*].alb_arn_suffix) }, stat = "Sum", expression = null, return_data = false },
+        { id = "target", metric_name = "HTTPCode_Target_5XX_Count", namespace = "AWS/ApplicationELB", dimensions = { LoadBalancer = one(module.service[*].alb_arn_suffix) }, stat = "Sum", expression = null, return_data = false },
         { id = "errors", metric_name = null, namespace = null, dimensions = null, stat = null, expression = "FILL(elb, 0) + FILL(target, 0)", return_data = true },
       ]
     }
   }
 
-  alarms = !var.create_alarms ? {} : merge(
-    local.firehose_alarms,
-    var.service_metrics_alarms ? local.service_alarms : {},
-    var.service_metrics_alarms && var.enable_poller ? local.poller_alarms : {},
-    var.create_service ? local.alb_alarms : {},
-  )
+  # Groups switched on and off as a whole (merge of a tuple: the groups' objects have different shapes).
+  alarms = merge([for group in [
+    { on = var.create_alarms, alarms = local.firehose_alarms },
+    { on = var.create_alarms && var.service_metrics_alarms, alarms = local.service_alarms },
+    { on = var.create_alarms && var.service_metrics_alarms && var.enable_poller, alarms = local.poller_alarms },
+    { on = var.create_alarms && var.create_service, alarms = local.alb_alarms },
+    { on = var.create_alarms && var.error_prefix_metrics, alarms = local.error_prefix_alarms },
+  ] : group.alarms if group.on]...)
 
   error_prefix_metric_filter = "firehose-errors"
 }
@@ -220,7 +225,7 @@ resource "aws_sns_topic_subscription" "alarm_email" {
 
 # Counts PUTs under the Firehose error prefix (S3 request metrics are billed like custom metrics).
 resource "aws_s3_bucket_metric" "firehose_errors" {
-  count = var.create_alarms ? 1 : 0
+  count = var.create_alarms && var.error_prefix_metrics ? 1 : 0
 
   bucket = aws_s3_bucket.data.id
   name   = local.error_prefix_metric_filter

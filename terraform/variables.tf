@@ -355,6 +355,12 @@ variable "service_metrics_alarms" {
   default     = true
 }
 
+variable "error_prefix_metrics" {
+  type        = bool
+  description = "S3 request metrics on the Firehose error prefix, so an alarm fires when Firehose writes records there (request metrics are billed like custom metrics)."
+  default     = true
+}
+
 variable "metrics_namespace" {
   type        = string
   description = "CloudWatch namespace of the service's metrics (EMF_NAMESPACE); each deployment is told apart by the Service dimension (name_prefix)."
@@ -491,6 +497,12 @@ variable "alb_deletion_protection" {
   default     = false
 }
 
+variable "create_ecr_repository" {
+  type        = bool
+  description = "Create an ECR repository for the image (ignored when container_image is set). It exists before the service, so the image can be pushed first."
+  default     = true
+}
+
 variable "container_image" {
   type        = string
   description = "Full image reference to run. Null: the ECR repository created here with image_tag."
@@ -549,23 +561,28 @@ variable "container_port" {
 
 variable "desired_count" {
   type        = number
-  description = "Initial number of tasks (autoscaling moves it between min_capacity and max_capacity)."
-  default     = 1
+  description = "Initial number of tasks (autoscaling moves it between min_capacity and max_capacity). Null: min_capacity."
+  default     = null
 
   validation {
-    condition     = var.desired_count >= 1
+    condition     = var.desired_count == null || try(var.desired_count >= 1, false)
     error_message = "desired_count must be at least 1."
   }
 }
 
 variable "min_capacity" {
   type        = number
-  description = "Minimum number of tasks."
-  default     = 1
+  description = "Minimum number of tasks. Null: 2 with an ephemeral spool (webhook intake in two availability zones), 1 with spool_storage = \"efs\" (single writer)."
+  default     = null
 
   validation {
-    condition     = var.min_capacity >= 1
+    condition     = var.min_capacity == null || try(var.min_capacity >= 1, false)
     error_message = "min_capacity must be at least 1."
+  }
+
+  validation {
+    condition     = var.min_capacity == null || var.spool_storage == "efs" || try(var.min_capacity >= 2, false)
+    error_message = "min_capacity must be at least 2 with spool_storage = \"ephemeral\": one task is one availability zone for public webhook intake."
   }
 }
 
@@ -577,6 +594,11 @@ variable "max_capacity" {
   validation {
     condition     = var.max_capacity >= 1
     error_message = "max_capacity must be at least 1."
+  }
+
+  validation {
+    condition     = var.spool_storage != "efs" || var.max_capacity == 1
+    error_message = "spool_storage = \"efs\" needs max_capacity = 1: the spool directory has a single writer."
   }
 }
 

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { Metrics } from "../../src/ops/metrics.js";
+import { PollerMetrics } from "../../src/poller/poller-metrics.js";
+import { systemClock } from "../../src/wootric/clock.js";
 import { type RunningCli, startServe } from "../helpers/cli.js";
 import { assertEmfLine } from "../helpers/emf.js";
 import { type FirehoseStub, startFirehoseStub, stubEnv } from "../helpers/firehose-stub.js";
@@ -81,6 +84,16 @@ describe("serve prints the silent failures as CloudWatch EMF metrics", () => {
       const ns = (d._aws as { CloudWatchMetrics: { Namespace: string }[] }).CloudWatchMetrics[0]!.Namespace;
       assert.equal(ns, "WootricFirehoseTest");
     }
+    // every metric the Grafana dashboard queries exists on /metrics (the poller's ones are registered by PollerMetrics)
+    const exposed = await (await fetch(`${cli.baseUrl}/metrics`)).text();
+    const poller = new Metrics({ defaults: false });
+    new PollerMetrics(poller, systemClock);
+    const pollerText = (await poller.render()).body;
+    const grafana = await readFile(new URL("../../docs/grafana-dashboard.json", import.meta.url), "utf8");
+    const names = new Set([...grafana.matchAll(/wootric_firehose_[a-z_]+/g)].map((m) => m[0].replace(/_bucket$/, "")));
+    assert.ok(names.size >= 10);
+    for (const name of names)
+      assert.ok(exposed.includes(`# TYPE ${name} `) || pollerText.includes(`# TYPE ${name} `), `${name} is exposed`);
     // /readyz says the producer cannot send at all
     const ready = await fetch(`${cli.baseUrl}/readyz`);
     assert.equal(ready.status, 503);

@@ -26,7 +26,8 @@ import { postWebhook, responseWebhook } from "../helpers/webhook.js";
 /**
  * `terraform apply` of terraform/ against moto, the built service writing through the created stream into the created
  * bucket, then `terraform destroy`. Switched off for moto (see the -var list): the compute layer (ECS/ALB/ECR),
- * lifecycle rules (moto omits the x-amz-transition-default-minimum-object-size header the provider waits for) and
+ * lifecycle rules (moto omits the x-amz-transition-default-minimum-object-size header the provider waits for), S3
+ * request metrics (moto 5.2.1 answers DeleteBucketMetricsConfiguration with BucketNotEmpty) and
  * Athena named queries (moto never deletes them). terraform-plan.test.ts plans the full configuration;
  * terraform-security.test.ts and tfcheck check it statically.
  */
@@ -42,6 +43,7 @@ const VARS = [
   "create_service=false",
   "manage_lifecycle_rules=false",
   "create_named_queries=false",
+  "error_prefix_metrics=false",
   "force_destroy=true",
   "secret_recovery_window_days=0",
   `wootric_webhook_secret=${SECRET}`,

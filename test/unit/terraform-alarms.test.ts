@@ -16,6 +16,7 @@ describe("alarms (terraform/alarms.tf)", () => {
       ...(cfg.locals.firehose_alarms as Record<string, Spec>),
       ...(cfg.locals.service_alarms as Record<string, Spec>),
       ...(cfg.locals.alb_alarms as Record<string, Spec>),
+      ...(cfg.locals.error_prefix_alarms as Record<string, Spec>),
     };
   });
 
@@ -25,7 +26,7 @@ describe("alarms (terraform/alarms.tf)", () => {
     assert.equal(alarms.this!.for_each, "${local.alarms}");
     assert.match(String(alarms.this!.treat_missing_data), /each\.value\.treat_missing_data/);
     const merged = String(cfg.locals.alarms);
-    for (const group of ["firehose_alarms", "service_alarms", "poller_alarms", "alb_alarms"])
+    for (const group of ["firehose_alarms", "service_alarms", "poller_alarms", "alb_alarms", "error_prefix_alarms"])
       assert.ok(merged.includes(`local.${group}`), `local.alarms merges ${group}`);
   });
 
