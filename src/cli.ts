@@ -4,7 +4,7 @@ import { requireAwsRegion } from "./aws/region.js";
 import { runDoctor } from "./commands/doctor.js";
 import { startService } from "./commands/serve.js";
 import { runBackfillCommand, runSyncCommand } from "./commands/sync.js";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, loadConfig, requireWebhookSecurity } from "./config.js";
 import { createLogger } from "./log.js";
 import { onShutdownSignal } from "./ops/shutdown.js";
 
@@ -42,6 +42,7 @@ async function serve(argv: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig(process.env);
+  if (config.sink.kind === "firehose") requireWebhookSecurity(config); // our own variables first, then the region
   await requireAwsRegion(process.env);
   const logger = createLogger(config.log);
   process.on("unhandledRejection", (reason) => logger.error("unhandled promise rejection", { error: String(reason) }));

@@ -35,7 +35,7 @@ import { postWebhook, responseWebhook } from "../helpers/webhook.js";
 const TERRAFORM_DIR = fileURLToPath(new URL("../../terraform/", import.meta.url));
 const skip = terraformMissingReason() ?? motoMissingReason();
 const SECRET = "apply-test-secret";
-const TF_TIMEOUT_MS = 150_000;
+const TF_TIMEOUT_MS = 300_000; // a deadline, not a wait: under a loaded machine apply of ~80 resources takes minutes
 
 const VARS = [
   "aws_region=us-east-1",
@@ -54,7 +54,7 @@ interface TfState {
   resources: { type: string; instances: { index_key?: string; attributes: Record<string, unknown> }[] }[];
 }
 
-describe("terraform apply against moto: webhook → Firehose stream → S3 bucket", { skip, timeout: 300_000 }, () => {
+describe("terraform apply against moto: webhook → Firehose stream → S3 bucket", { skip, timeout: 900_000 }, () => {
   let moto: Moto;
   let work: string;
   let tfDir: string;

@@ -16,7 +16,7 @@ import { TERRAFORM_DIR } from "../helpers/terraform-config.js";
 
 const skip = terraformMissingReason() ?? motoMissingReason();
 
-describe("terraform plan of the examples", { skip, timeout: 180_000 }, () => {
+describe("terraform plan of the examples", { skip, timeout: 600_000 }, () => {
   let moto: Moto;
   let work: string;
   let dir: string;
@@ -26,7 +26,7 @@ describe("terraform plan of the examples", { skip, timeout: 180_000 }, () => {
     moto = await startMoto();
     work = await mkdtemp(join(tmpdir(), "wf-tf-plan-"));
     ({ dir, env } = await prepareTerraformCopy(TERRAFORM_DIR, work, moto.endpoint));
-    const init = await runTerraform(["init", "-input=false", "-no-color"], dir, env, 120_000);
+    const init = await runTerraform(["init", "-input=false", "-no-color"], dir, env, 300_000);
     assert.equal(init.code, 0, `terraform init failed:\n${init.stdout}\n${init.stderr}`);
   });
 
@@ -40,7 +40,7 @@ describe("terraform plan of the examples", { skip, timeout: 180_000 }, () => {
       ["plan", "-input=false", "-no-color", "-lock=false", "-var-file=examples/complete.tfvars", ...args],
       dir,
       env,
-      120_000,
+      300_000, // a deadline: plans of the whole stack take minutes on a loaded machine
     );
 
   // Both plans start together: most of a plan's time is the provider starting up, not CPU.
@@ -81,7 +81,7 @@ describe("terraform plan of the examples", { skip, timeout: 180_000 }, () => {
 
   test("the planned alarms catch each silent failure, with the treat_missing_data it needs", async () => {
     assert.equal((await full).code, 0);
-    const show = await runTerraform(["show", "-json", "-no-color", "full.tfplan"], dir, env, 120_000);
+    const show = await runTerraform(["show", "-json", "-no-color", "full.tfplan"], dir, env, 300_000);
     assert.equal(show.code, 0, show.stderr);
     const planJson = JSON.parse(show.stdout) as {
       resource_changes: {
