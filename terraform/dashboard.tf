@@ -1,8 +1,8 @@
 # One CloudWatch dashboard: intake, spool, Firehose delivery and freshness, poller freshness, dead letters, alarms.
 locals {
-  ns  = var.metrics_namespace
-  svc = local.metrics_service_name
-  fh  = aws_kinesis_firehose_delivery_stream.records.name
+  dashboard_namespace = var.metrics_namespace
+  dashboard_service   = local.metrics_service_name
+  dashboard_stream    = aws_kinesis_firehose_delivery_stream.records.name
 
   dashboard_widgets = [
     {
@@ -10,7 +10,7 @@ locals {
       properties = {
         title   = "Intake: webhooks by status (per 5 min)"
         view    = "timeSeries", stacked = true, region = var.aws_region, period = 300, stat = "Sum"
-        metrics = [for status in ["200", "400", "401", "413", "415", "503"] : [local.ns, "WebhookRequests", "Service", local.svc, "Status", status, { label = status }]]
+        metrics = [for status in ["200", "400", "401", "413", "415", "503"] : [local.dashboard_namespace, "WebhookRequests", "Service", local.dashboard_service, "Status", status, { label = status }]]
       }
     },
     {
@@ -19,8 +19,8 @@ locals {
         title = "Intake: signature failures and dead letters"
         view  = "timeSeries", region = var.aws_region, period = 300, stat = "Sum"
         metrics = [
-          [local.ns, "SignatureFailures", "Service", local.svc, { label = "401 signature failures" }],
-          [local.ns, "DeadLetters", "Service", local.svc, { label = "dead letters" }],
+          [local.dashboard_namespace, "SignatureFailures", "Service", local.dashboard_service, { label = "401 signature failures" }],
+          [local.dashboard_namespace, "DeadLetters", "Service", local.dashboard_service, { label = "dead letters" }],
         ]
       }
     },
@@ -30,8 +30,8 @@ locals {
         title = "Spool: records waiting and oldest age (s)"
         view  = "timeSeries", region = var.aws_region, period = 60, stat = "Maximum"
         metrics = [
-          [local.ns, "SpoolRecords", "Service", local.svc, { label = "records" }],
-          [local.ns, "SpoolOldestAgeSeconds", "Service", local.svc, { label = "oldest age (s)", yAxis = "right" }],
+          [local.dashboard_namespace, "SpoolRecords", "Service", local.dashboard_service, { label = "records" }],
+          [local.dashboard_namespace, "SpoolOldestAgeSeconds", "Service", local.dashboard_service, { label = "oldest age (s)", yAxis = "right" }],
         ]
       }
     },
@@ -41,9 +41,9 @@ locals {
         title = "Producer: lines sent, throttled entries, blocked"
         view  = "timeSeries", region = var.aws_region, period = 300
         metrics = [
-          [local.ns, "FirehoseLinesSent", "Service", local.svc, { stat = "Sum", label = "lines accepted by Firehose" }],
-          [local.ns, "ThrottledEntries", "Service", local.svc, { stat = "Sum", label = "throttled entries" }],
-          [local.ns, "ProducerBlocked", "Service", local.svc, { stat = "Maximum", label = "blocked (1 = cannot send)", yAxis = "right" }],
+          [local.dashboard_namespace, "FirehoseLinesSent", "Service", local.dashboard_service, { stat = "Sum", label = "lines accepted by Firehose" }],
+          [local.dashboard_namespace, "ThrottledEntries", "Service", local.dashboard_service, { stat = "Sum", label = "throttled entries" }],
+          [local.dashboard_namespace, "ProducerBlocked", "Service", local.dashboard_service, { stat = "Maximum", label = "blocked (1 = cannot send)", yAxis = "right" }],
         ]
       }
     },
@@ -53,9 +53,9 @@ locals {
         title = "Firehose: incoming vs delivered records, delivery success"
         view  = "timeSeries", region = var.aws_region, period = 300
         metrics = [
-          ["AWS/Firehose", "IncomingRecords", "DeliveryStreamName", local.fh, { stat = "Sum" }],
-          ["AWS/Firehose", "DeliveryToS3.Records", "DeliveryStreamName", local.fh, { stat = "Sum" }],
-          ["AWS/Firehose", "DeliveryToS3.Success", "DeliveryStreamName", local.fh, { stat = "Average", yAxis = "right" }],
+          ["AWS/Firehose", "IncomingRecords", "DeliveryStreamName", local.dashboard_stream, { stat = "Sum" }],
+          ["AWS/Firehose", "DeliveryToS3.Records", "DeliveryStreamName", local.dashboard_stream, { stat = "Sum" }],
+          ["AWS/Firehose", "DeliveryToS3.Success", "DeliveryStreamName", local.dashboard_stream, { stat = "Average", yAxis = "right" }],
         ]
       }
     },
@@ -65,9 +65,9 @@ locals {
         title = "Firehose: data freshness (s) and bytes/s vs quota"
         view  = "timeSeries", region = var.aws_region, period = 300
         metrics = [
-          ["AWS/Firehose", "DeliveryToS3.DataFreshness", "DeliveryStreamName", local.fh, { stat = "Maximum", label = "data freshness (s)" }],
-          ["AWS/Firehose", "IncomingBytes", "DeliveryStreamName", local.fh, { stat = "Sum", id = "bytes", visible = false }],
-          ["AWS/Firehose", "BytesPerSecondLimit", "DeliveryStreamName", local.fh, { stat = "Maximum", id = "limit", visible = false }],
+          ["AWS/Firehose", "DeliveryToS3.DataFreshness", "DeliveryStreamName", local.dashboard_stream, { stat = "Maximum", label = "data freshness (s)" }],
+          ["AWS/Firehose", "IncomingBytes", "DeliveryStreamName", local.dashboard_stream, { stat = "Sum", id = "bytes", visible = false }],
+          ["AWS/Firehose", "BytesPerSecondLimit", "DeliveryStreamName", local.dashboard_stream, { stat = "Maximum", id = "limit", visible = false }],
           [{ expression = "100 * (bytes / PERIOD(bytes)) / limit", label = "% of BytesPerSecondLimit", yAxis = "right" }],
         ]
       }
@@ -77,7 +77,7 @@ locals {
       properties = {
         title   = "Poller: seconds since the last successful run, per stream"
         view    = "timeSeries", region = var.aws_region, period = 300, stat = "Minimum"
-        metrics = [for s in local.poller_streams : [local.ns, "PollLastSuccessAgeSeconds", "Service", local.svc, "Stream", s, { label = s }]]
+        metrics = [for s in local.poller_streams : [local.dashboard_namespace, "PollLastSuccessAgeSeconds", "Service", local.dashboard_service, "Stream", s, { label = s }]]
       }
     },
     {
@@ -85,7 +85,7 @@ locals {
       properties = {
         title   = "Poller: records per stream (per 5 min)"
         view    = "timeSeries", stacked = true, region = var.aws_region, period = 300, stat = "Sum"
-        metrics = [for s in local.poller_streams : [local.ns, "PollRecords", "Service", local.svc, "Stream", s, { label = s }]]
+        metrics = [for s in local.poller_streams : [local.dashboard_namespace, "PollRecords", "Service", local.dashboard_service, "Stream", s, { label = s }]]
       }
     },
     {

@@ -61,7 +61,8 @@ describe("alarms (terraform/alarms.tf)", () => {
     for (const spec of Object.values(specs))
       if (spec.namespace === "${var.metrics_namespace}") used.add(String(spec.metric_name));
     for (const m of String(cfg.locals.poller_alarms).matchAll(/metric_name\s+= "(\w+)"/g)) used.add(m[1]!);
-    for (const m of String(cfg.files["dashboard.tf"]).matchAll(/\[local\.ns, "(\w+)"/g)) used.add(m[1]!);
+    for (const m of String(cfg.files["dashboard.tf"]).matchAll(/\[local\.dashboard_namespace, "(\w+)"/g))
+      used.add(m[1]!);
     assert.ok(used.size >= 8, `found ${[...used].join(", ")}`);
     for (const name of used) assert.ok(published.has(name), `${name} is in src/ops/emf-catalog.ts`);
   });
