@@ -252,3 +252,45 @@ describe("Athena SQL over files landed by the real service (DuckDB)", { timeout:
     assert.equal(of(108).at(-1)!.deleted, true);
   });
 });
+
+describe("the version order's last tie-breaks (DuckDB over hand-made rows)", () => {
+  test("same second and same received_at: the API beats a JSON webhook beats a form webhook; a tombstone placed by received_at", async () => {
+    const empty = await mkdtemp(join(tmpdir(), "wf-athena-ties-"));
+    const lake = await openLake(empty);
+    try {
+      const row = (id: number, source: string, ts: string | null, score: number, received: string, deleted = false) =>
+        `(${id}, '${source}', 'response:${id}:x', ${deleted}, '${received}', '2024-03-05T18:15:00.000Z', ${
+          deleted ? "NULL" : "'2024-03-05T18:15:31.000Z'"
+        }, NULL, ${ts === null ? "NULL" : `'${ts}'`}, NULL, NULL, {'score': ${score}}, '2024-03-05')`;
+      const at = "2024-03-05T18:16:00.000Z";
+      await lake.query(
+        `INSERT INTO responses (id, source, dedup_key, deleted, received_at, created_at, updated_at, event_name, "timestamp", account_token, survey_mode, data, dt) VALUES ${[
+          row(1, "webhook", "2024-03-05 10:15:33 -0800", 1, at), // form
+          row(1, "webhook", "2024-03-05T10:15:33.120-08:00", 2, at), // JSON
+          row(2, "webhook", "2024-03-05 10:15:33 -0800", 1, at),
+          row(2, "webhook", "2024-03-05T10:15:33.120-08:00", 2, at),
+          row(2, "poll", null, 3, at),
+          // 3: deleted after its last version arrived; 4: a tombstone received before a newer version
+          row(3, "webhook", "2024-03-05T10:15:33.120-08:00", 5, at),
+          row(3, "poll", null, 0, "2024-03-06T00:00:00.000Z", true),
+          row(4, "poll", null, 0, "2024-03-05T18:15:00.000Z", true),
+          row(4, "webhook", "2024-03-05T10:15:33.120-08:00", 6, "2024-03-05T18:15:40.000Z"),
+        ].join(", ")}`,
+      );
+      const rows = await lake.query(
+        "SELECT id, source, CAST(data.score AS integer) AS score FROM responses_current ORDER BY id",
+      );
+      assert.deepEqual(
+        rows.map((r) => [Number(r.id), r.source, r.score]),
+        [
+          [1, "webhook", 2],
+          [2, "poll", 3],
+          [4, "webhook", 6],
+        ],
+      );
+    } finally {
+      lake.close();
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
+});
