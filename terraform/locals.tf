@@ -15,7 +15,7 @@ locals {
   # Value of the Service dimension of the service's EMF metrics.
   metrics_service_name = var.name_prefix
 
-  # S3 layout (DESIGN.md): records through Firehose dynamic partitioning, errors and oversize records beside them.
+  # S3 layout: records through Firehose dynamic partitioning, errors and oversize records beside them.
   data_prefix        = var.data_prefix
   firehose_error_dir = "${var.error_prefix}/firehose"
   dead_letter_prefix = "${var.error_prefix}/oversize"
