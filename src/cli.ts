@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
+import { requireAwsRegion } from "./aws/region.js";
 import { DOCTOR_HELP, runDoctor } from "./commands/doctor.js";
 import { REPLAY_HELP, REPLAY_USAGE, runReplayCommand } from "./commands/replay.js";
 import { SERVE_HELP, startService } from "./commands/serve.js";
 import { explainStartupError, StartupError } from "./commands/startup-errors.js";
 import { BACKFILL_HELP, runBackfillCommand, runSyncCommand, SYNC_HELP } from "./commands/sync.js";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, loadConfig, requireWebhookSecurity } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { onShutdownSignal } from "./ops/shutdown.js";
 import { surviveClosedStdio } from "./ops/stdio.js";
@@ -66,6 +67,8 @@ async function serve(argv: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig(process.env);
+  if (config.sink.kind === "firehose") requireWebhookSecurity(config); // our own variables first, then the region
+  await requireAwsRegion(process.env);
   const logger = createLogger(config.log);
   stopLoggingToBrokenStreams(logger);
   process.on("unhandledRejection", (reason) => logger.error("unhandled promise rejection", { error: String(reason) }));
@@ -93,7 +96,9 @@ async function doctor(argv: string[]): Promise<number> {
     process.stderr.write(`doctor takes no arguments (got ${argv.join(" ")}); see "wootric-firehose doctor --help"\n`);
     return 2;
   }
-  return runDoctor(loadConfig(process.env), (line) => process.stdout.write(`${line}\n`));
+  const config = loadConfig(process.env);
+  await requireAwsRegion(process.env);
+  return runDoctor(config, (line) => process.stdout.write(`${line}\n`));
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -423,6 +423,36 @@ export const CONFIG_VARIABLES = {
       "How long a shutdown may spend finishing requests and flushing the sink; keep it below the orchestrator's grace period.",
   },
 
+  EMF_METRICS: {
+    group: "process",
+    schema: bool(false),
+    meaning:
+      "`true` prints the service's metrics as CloudWatch Embedded Metric Format lines on stdout, which CloudWatch Logs turns into metrics (the Terraform module sets it on ECS).",
+    fix: "set EMF_METRICS=true to print CloudWatch Embedded Metric Format lines on stdout (on ECS with awslogs)",
+  },
+  EMF_NAMESPACE: {
+    group: "process",
+    schema: z.preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .regex(/^[^:][^:]{0,254}$/, { message: "must be 1-255 characters without ':'" })
+        .default("WootricFirehose"),
+    ),
+    accepts: "1-255 characters without `:`",
+    meaning: "CloudWatch namespace of the EMF metrics.",
+  },
+  EMF_SERVICE_NAME: {
+    group: "process",
+    schema: z.preprocess(emptyToUndefined, z.string().max(1024).default("wootric-firehose")),
+    accepts: "up to 1,024 characters",
+    meaning: "Value of the `Service` dimension of every EMF metric (the Terraform module uses its name prefix).",
+  },
+  EMF_INTERVAL_SECONDS: {
+    group: "process",
+    schema: int(1, 3600, 60),
+    meaning: "How often the EMF metrics are printed; counters are sums over the interval.",
+  },
   LOG_LEVEL: {
     group: "process",
     schema: z.preprocess(
@@ -490,6 +520,7 @@ export interface Config {
   /** Where `replay` finds Firehose-delivered dead letters (DATA_URL) and Firehose's own error output. */
   replay: { dataUrl: S3Location | undefined; firehoseErrorUrl: S3Location | undefined };
   shutdownTimeoutMs: number;
+  emf: { enabled: boolean; namespace: string; service: string; intervalMs: number };
   log: { level: "error" | "warn" | "info" | "debug"; format: "auto" | "json" | "pretty" };
 }
 
@@ -653,6 +684,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     state: state as StateLocation,
     replay,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    emf: {
+      enabled: e.EMF_METRICS,
+      namespace: e.EMF_NAMESPACE,
+      service: e.EMF_SERVICE_NAME,
+      intervalMs: e.EMF_INTERVAL_SECONDS * 1000,
+    },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
   };
 }

@@ -19,44 +19,21 @@ resource "aws_athena_workgroup" "wootric" {
   }
 }
 
-resource "aws_athena_named_query" "nps_by_week" {
-  count = var.create_named_queries ? 1 : 0
-
-  name        = "nps-by-week"
-  description = "NPS per ISO week from responses, latest version of each response only"
-  workgroup   = aws_athena_workgroup.wootric.id
-  database    = aws_glue_catalog_database.wootric.name
-  query       = <<-SQL
-    WITH latest AS (
-      SELECT id, data.score AS score, data.excluded_from_calculations AS excluded,
-             from_iso8601_timestamp(created_at) AS created,
-             row_number() OVER (PARTITION BY id ORDER BY updated_at DESC, received_at DESC) AS rn
-      FROM responses
-      WHERE dt >= '2024-01-01'
-    )
-    SELECT date_trunc('week', created) AS week,
-           count(*) AS responses,
-           round(100.0 * (count_if(score >= 9) - count_if(score <= 6)) / count(*), 1) AS nps
-    FROM latest
-    WHERE rn = 1 AND score IS NOT NULL AND NOT coalesce(excluded, false)
-    GROUP BY 1
-    ORDER BY 1
-  SQL
+# Example queries over the current-state views, one per file in sql/queries/ (the first line, a comment, is the
+# description). test/integration/athena-sql.test.ts parses them as Trino SQL and runs them over landed files.
+locals {
+  named_queries = { for f in fileset("${path.module}/sql/queries", "*.sql") : trimsuffix(f, ".sql") => file("${path.module}/sql/queries/${f}") }
 }
 
-resource "aws_athena_named_query" "dedup_responses" {
-  count = var.create_named_queries ? 1 : 0
+resource "aws_athena_named_query" "example" {
+  for_each = var.create_named_queries ? local.named_queries : {}
 
-  name        = "responses-deduplicated"
-  description = "One row per response version (webhook and poll deliveries of the same version share dedup_key)"
+  name        = replace(each.key, "_", "-")
+  description = substr(trimprefix(split("\n", each.value)[0], "-- "), 0, 1024)
   workgroup   = aws_athena_workgroup.wootric.id
   database    = aws_glue_catalog_database.wootric.name
-  query       = <<-SQL
-    SELECT *
-    FROM (
-      SELECT r.*, row_number() OVER (PARTITION BY dedup_key ORDER BY received_at) AS rn
-      FROM responses r
-    )
-    WHERE rn = 1
-  SQL
+  query       = each.value
+
+  # The queries read the views.
+  depends_on = [aws_glue_catalog_table.current]
 }

@@ -1,5 +1,6 @@
 locals {
-  create_ecr      = var.create_service && var.container_image == null
+  # The repository exists before the service (push the image first; docs/aws-operations.md).
+  create_ecr      = var.create_ecr_repository && var.container_image == null
   container_image = var.container_image != null ? var.container_image : (local.create_ecr ? "${aws_ecr_repository.app[0].repository_url}:${var.image_tag}" : null)
 }
 

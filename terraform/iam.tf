@@ -89,7 +89,9 @@ resource "aws_iam_role_policy" "firehose" {
 # ---------------------------------------------------------------------------------------------------------------------
 
 data "aws_iam_policy_document" "app_assume" {
+  # Service principals (ECS tasks) only on behalf of this account: guards against the confused deputy.
   statement {
+    sid     = "TrustedServices"
     actions = ["sts:AssumeRole"]
 
     principals {
@@ -97,11 +99,23 @@ data "aws_iam_policy_document" "app_assume" {
       identifiers = var.app_role_trusted_services
     }
 
-    dynamic "principals" {
-      for_each = length(var.app_role_trusted_arns) > 0 ? [var.app_role_trusted_arns] : []
-      content {
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
+  # Your own compute, named role by role (aws:SourceAccount is not set when a role assumes a role).
+  dynamic "statement" {
+    for_each = length(var.app_role_trusted_arns) > 0 ? [var.app_role_trusted_arns] : []
+    content {
+      sid     = "TrustedRoles"
+      actions = ["sts:AssumeRole"]
+
+      principals {
         type        = "AWS"
-        identifiers = principals.value
+        identifiers = statement.value
       }
     }
   }
@@ -170,9 +184,10 @@ data "aws_iam_policy_document" "app" {
       condition {
         test     = "StringEquals"
         variable = "kms:ViaService"
+        # Not Firehose: stream encryption uses a grant Firehose creates and manages for itself (CreateGrant on
+        # CreateDeliveryStream), so producers need no KMS permission to put records.
         values = [
           "s3.${var.aws_region}.amazonaws.com",
-          "firehose.${var.aws_region}.amazonaws.com",
           "secretsmanager.${var.aws_region}.amazonaws.com",
         ]
       }

@@ -12,6 +12,9 @@ locals {
 
   kms_enabled = var.kms_key_arn != null
 
+  # Value of the Service dimension of the service's EMF metrics.
+  metrics_service_name = var.name_prefix
+
   # S3 layout: records through Firehose dynamic partitioning, errors and oversize records beside them.
   data_prefix        = var.data_prefix
   firehose_error_dir = "${var.error_prefix}/firehose"
@@ -21,6 +24,9 @@ locals {
 
   # One Glue table per entity; columns generated from the zod record schemas (npm run gen:glue).
   glue_tables = jsondecode(file("${path.module}/glue-columns.json"))
+
+  # One current-state view per entity table; columns and SQL generated the same way (sql/views/<view>.sql).
+  athena_views = jsondecode(file("${path.module}/athena-views.json"))
 
   # Everything the service needs besides secrets, for ECS or for your own compute.
   app_environment = merge(
@@ -35,6 +41,10 @@ locals {
       SHUTDOWN_TIMEOUT_MS  = tostring((var.stop_timeout_seconds - 10) * 1000)
       LOG_LEVEL            = var.log_level
       LOG_FORMAT           = "json"
+      # CloudWatch metrics as Embedded Metric Format lines on stdout (read by the alarms and the dashboard)
+      EMF_METRICS      = "true"
+      EMF_NAMESPACE    = var.metrics_namespace
+      EMF_SERVICE_NAME = local.metrics_service_name
     },
     var.sync_start_date == null ? {} : { SYNC_START_DATE = var.sync_start_date },
     var.extra_environment,

@@ -40,7 +40,7 @@ output "app_role_arn" {
 
 output "execution_role_arn" {
   description = "ECS execution role ARN (null without create_service)."
-  value       = one(aws_iam_role.execution[*].arn)
+  value       = one(module.service[*].execution_role_arn)
 }
 
 output "webhook_secret_arn" {
@@ -74,31 +74,41 @@ output "alarm_topic_arn" {
 }
 
 output "ecr_repository_url" {
-  description = "ECR repository to push the image to (null when container_image is given or create_service is false)."
+  description = "ECR repository to push the image to (null when container_image is given or create_ecr_repository is false)."
   value       = one(aws_ecr_repository.app[*].repository_url)
 }
 
 output "ecs_cluster_name" {
   description = "ECS cluster name (null without create_service)."
-  value       = one(aws_ecs_cluster.this[*].name)
+  value       = one(module.service[*].cluster_name)
 }
 
 output "ecs_service_name" {
   description = "ECS service name (null without create_service)."
-  value       = one(aws_ecs_service.app[*].name)
+  value       = one(module.service[*].service_name)
 }
 
 output "alb_dns_name" {
   description = "DNS name of the ALB: point public_hostname (CNAME/alias) at it."
-  value       = one(aws_lb.webhooks[*].dns_name)
+  value       = one(module.service[*].alb_dns_name)
 }
 
 output "webhook_url" {
   description = "URL to enter in Wootric → Settings → Outgoing Webhooks (null without create_service)."
-  value       = var.create_service ? "https://${coalesce(var.public_hostname, one(aws_lb.webhooks[*].dns_name))}/webhooks/wootric" : null
+  value       = var.create_service ? "https://${coalesce(var.public_hostname, one(module.service[*].alb_dns_name))}/webhooks/wootric" : null
 }
 
 output "app_environment" {
   description = "Environment for the service (besides the secrets WOOTRIC_WEBHOOK_SECRET, WOOTRIC_CLIENT_ID, WOOTRIC_CLIENT_SECRET)."
   value       = local.app_environment
+}
+
+output "dashboard_url" {
+  description = "CloudWatch dashboard of the pipeline (null when create_alarms is false)."
+  value       = var.create_alarms ? "https://${var.aws_region}.console.aws.amazon.com/cloudwatch/home?region=${var.aws_region}#dashboards/dashboard/${var.name_prefix}" : null
+}
+
+output "service_log_group" {
+  description = "Log group of the service's tasks: its logs and EMF metrics (null without create_service)."
+  value       = one(module.service[*].log_group_name)
 }

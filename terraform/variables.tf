@@ -312,7 +312,7 @@ variable "secret_recovery_window_days" {
 
 variable "create_alarms" {
   type        = bool
-  description = "Create CloudWatch alarms on Firehose delivery (freshness, failures, throttling, partition limit)."
+  description = "Create the CloudWatch alarms (Firehose delivery and quota, error prefix, the service's own metrics, the load balancer) and the CloudWatch dashboard."
   default     = true
 }
 
@@ -346,6 +346,69 @@ variable "alarm_data_freshness_seconds" {
   validation {
     condition     = var.alarm_data_freshness_seconds >= 60
     error_message = "alarm_data_freshness_seconds must be at least 60."
+  }
+}
+
+variable "service_metrics_alarms" {
+  type        = bool
+  description = "Alarm on the service's own metrics (producer blocked, spool age, 401/503, dead letters, poller staleness). They arrive as Embedded Metric Format lines in the service's log group: automatic on ECS; with your own compute, ship the container's stdout to CloudWatch Logs or set this to false."
+  default     = true
+}
+
+variable "error_prefix_metrics" {
+  type        = bool
+  description = "S3 request metrics on the Firehose error prefix, so an alarm fires when Firehose writes records there (request metrics are billed like custom metrics)."
+  default     = true
+}
+
+variable "metrics_namespace" {
+  type        = string
+  description = "CloudWatch namespace of the service's metrics (EMF_NAMESPACE); each deployment is told apart by the Service dimension (name_prefix)."
+  default     = "WootricFirehose"
+}
+
+variable "alarm_spool_age_seconds" {
+  type        = number
+  description = "Alarm when a record has waited in a spool longer than this without reaching Firehose."
+  default     = 900
+
+  validation {
+    condition     = var.alarm_spool_age_seconds >= 60
+    error_message = "alarm_spool_age_seconds must be at least 60."
+  }
+}
+
+variable "alarm_webhook_401_count" {
+  type        = number
+  description = "Alarm when this many webhooks in 5 minutes fail signature verification (401)."
+  default     = 3
+}
+
+variable "alarm_alb_5xx_count" {
+  type        = number
+  description = "Alarm when the load balancer answers this many 5xx in 5 minutes (ELB and target 5xx together)."
+  default     = 5
+}
+
+variable "alarm_poller_stale_seconds" {
+  type        = number
+  description = "Alarm when a poller stream has not finished a run for this long. Keep it well above the POLL_CRON interval; a first sync of a long history may exceed it until it completes."
+  default     = 3600
+
+  validation {
+    condition     = var.alarm_poller_stale_seconds >= 600
+    error_message = "alarm_poller_stale_seconds must be at least 600."
+  }
+}
+
+variable "alarm_incoming_bytes_percent" {
+  type        = number
+  description = "Alarm when IncomingBytes per second exceeds this percentage of the stream's BytesPerSecondLimit."
+  default     = 80
+
+  validation {
+    condition     = var.alarm_incoming_bytes_percent > 0 && var.alarm_incoming_bytes_percent <= 100
+    error_message = "alarm_incoming_bytes_percent must be between 1 and 100."
   }
 }
 
@@ -434,6 +497,12 @@ variable "alb_deletion_protection" {
   default     = false
 }
 
+variable "create_ecr_repository" {
+  type        = bool
+  description = "Create an ECR repository for the image (ignored when container_image is set). It exists before the service, so the image can be pushed first."
+  default     = true
+}
+
 variable "container_image" {
   type        = string
   description = "Full image reference to run. Null: the ECR repository created here with image_tag."
@@ -492,23 +561,28 @@ variable "container_port" {
 
 variable "desired_count" {
   type        = number
-  description = "Initial number of tasks (autoscaling moves it between min_capacity and max_capacity)."
-  default     = 1
+  description = "Initial number of tasks (autoscaling moves it between min_capacity and max_capacity). Null: min_capacity."
+  default     = null
 
   validation {
-    condition     = var.desired_count >= 1
+    condition     = var.desired_count == null || try(var.desired_count >= 1, false)
     error_message = "desired_count must be at least 1."
   }
 }
 
 variable "min_capacity" {
   type        = number
-  description = "Minimum number of tasks."
-  default     = 1
+  description = "Minimum number of tasks. Null: 2 with an ephemeral spool (webhook intake in two availability zones), 1 with spool_storage = \"efs\" (single writer)."
+  default     = null
 
   validation {
-    condition     = var.min_capacity >= 1
+    condition     = var.min_capacity == null || try(var.min_capacity >= 1, false)
     error_message = "min_capacity must be at least 1."
+  }
+
+  validation {
+    condition     = var.min_capacity == null || var.spool_storage == "efs" || try(var.min_capacity >= 2, false)
+    error_message = "min_capacity must be at least 2 with spool_storage = \"ephemeral\": one task is one availability zone for public webhook intake."
   }
 }
 
@@ -520,6 +594,11 @@ variable "max_capacity" {
   validation {
     condition     = var.max_capacity >= 1
     error_message = "max_capacity must be at least 1."
+  }
+
+  validation {
+    condition     = var.spool_storage != "efs" || var.max_capacity == 1
+    error_message = "spool_storage = \"efs\" needs max_capacity = 1: the spool directory has a single writer."
   }
 }
 

@@ -1,13 +1,15 @@
 import { FirehoseClient } from "@aws-sdk/client-firehose";
 import { S3Client } from "@aws-sdk/client-s3";
+import { regionFromEnv } from "./region.js";
 
 /**
- * AWS clients configured from the standard SDK environment (AWS_REGION, the credentials chain,
+ * AWS clients configured from the standard SDK environment (AWS_REGION or AWS_DEFAULT_REGION, the credentials chain,
  * AWS_ENDPOINT_URL_FIREHOSE / AWS_ENDPOINT_URL_S3). A custom S3 endpoint (moto, MinIO) needs path-style addressing.
  */
 export function makeS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
   const customEndpoint = Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);
-  return new S3Client({ forcePathStyle: customEndpoint, maxAttempts: 5 });
+  const region = regionFromEnv(env);
+  return new S3Client({ forcePathStyle: customEndpoint, maxAttempts: 5, ...(region ? { region } : {}) });
 }
 
 /**
@@ -16,5 +18,7 @@ export function makeS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
  * retries itself, with backoff and per-entry resends the SDK's retry cannot do.
  */
 export function makeFirehoseClient(opts: { maxAttempts?: number } = {}): FirehoseClient {
-  return new FirehoseClient({ maxAttempts: opts.maxAttempts ?? 1 });
+  // The SDK itself reads only AWS_REGION; AWS_DEFAULT_REGION is passed explicitly so both names work.
+  const region = regionFromEnv();
+  return new FirehoseClient({ maxAttempts: opts.maxAttempts ?? 1, ...(region ? { region } : {}) });
 }

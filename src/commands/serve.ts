@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { sleep } from "../common/clock.js";
 import { type Config, requireWebhookSecurity } from "../config.js";
 import type { Logger } from "../log.js";
+import { EmfEmitter } from "../ops/emf.js";
 import { Metrics } from "../ops/metrics.js";
 import { combineReadiness, type Readiness } from "../ops/readiness.js";
 import { type PollerHandle, startPollerSchedule } from "../poller/schedule.js";
@@ -112,6 +113,8 @@ export async function startService(config: Config, logger: Logger, metrics = new
     await sink.close(1000);
     throw err;
   }
+  const emf = config.emf.enabled ? new EmfEmitter(metrics.registry, config.emf) : undefined;
+  emf?.start();
   const { url, allInterfaces } = localUrl(server.address() as AddressInfo);
   logger.info(`listening on ${url}${allInterfaces ? ` (all interfaces, HOST=${config.http.host})` : ""}`, {
     url,
@@ -119,6 +122,7 @@ export async function startService(config: Config, logger: Logger, metrics = new
     sink: sink.kind,
     ...(config.sink.kind === "file" ? { dataDir: config.sink.dataDir } : {}),
     poller: poller ? "on" : "off",
+    emf: emf ? `${config.emf.namespace} every ${config.emf.intervalMs / 1000} s` : "off",
   });
 
   let shutdownPromise: Promise<void> | undefined;
@@ -147,6 +151,7 @@ export async function startService(config: Config, logger: Logger, metrics = new
         }
       }
       await sink.close(Math.max(1000, deadline - Date.now()));
+      await emf?.stop();
       logger.info("shutdown complete");
     })());
 

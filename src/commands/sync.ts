@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { requireAwsRegion } from "../aws/region.js";
 import { systemClock } from "../common/clock.js";
 import { isCalendarDate } from "../common/validate.js";
 import { type Config, ConfigError, loadConfig } from "../config.js";
@@ -127,6 +128,7 @@ async function runCommand(name: string, argv: string[], toMode: (v: Values) => R
     mode = toMode(values);
     streams = selectStreams(values.streams);
     config = loadConfig(process.env);
+    await requireAwsRegion(process.env);
     if (!config.wootric) {
       throw new UsageError(
         "WOOTRIC_CLIENT_ID and WOOTRIC_CLIENT_SECRET must be set to poll the Wootric API (Wootric → Settings → API)",

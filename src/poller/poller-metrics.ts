@@ -9,8 +9,12 @@ export class PollerMetrics {
   readonly overfullSeconds;
   readonly runs;
   private readonly cursors = new Map<string, number>();
+  private readonly successes = new Map<string, number>();
 
-  constructor(metrics: Metrics, clock: Clock) {
+  constructor(
+    metrics: Metrics,
+    private readonly clock: Clock,
+  ) {
     this.records = metrics.counter("poll_records_total", "Records the poller wrote to the sink, by stream", ["stream"]);
     this.deadLetters = metrics.counter(
       "poll_dead_letters_total",
@@ -39,6 +43,22 @@ export class PollerMetrics {
         for (const [stream, cursor] of cursors) this.set({ stream }, Math.max(0, now - cursor));
       },
     );
+    const successes = this.successes;
+    metrics.gauge(
+      "poll_last_success_age_seconds",
+      "Seconds since this process last finished a run of each stream without error (absent until the first one)",
+      ["stream"],
+      function () {
+        this.reset();
+        const now = clock.now();
+        for (const [stream, at] of successes) this.set({ stream }, Math.max(0, (now - at) / 1000));
+      },
+    );
+  }
+
+  /** A stream finished a run without error (its bookmark is durable). */
+  succeeded(stream: string): void {
+    this.successes.set(stream, this.clock.now());
   }
 
   bookmark(stream: string, cursorSeconds: number): void {

@@ -128,6 +128,7 @@ export async function runPoller(deps: PollerRunDeps, streams: StreamDecl[], mode
           mode,
         );
         results.push(r);
+        pollerMetrics.succeeded(decl.name);
         deps.logger.info("stream synced", { ...r, kind: mode.kind });
       } catch (err) {
         const e = err as Error;

@@ -126,11 +126,17 @@ export const npsSummarySchema = z.looseObject({
   email_response_rate: numberish,
 });
 
+/** A survey template language, `{ code, name }` (docs.wootric.com API: survey templates); a bare code is accepted too. */
+const templateLanguage = z.preprocess(
+  (v) => (typeof v === "string" ? { code: v } : v),
+  z.looseObject({ code: text, name: text }),
+);
+
 export const surveyTemplateSchema = z.looseObject({
   id: integerId,
   name: text,
   default_language: text,
-  languages: z.array(z.unknown()).nullable().optional(),
+  languages: z.array(templateLanguage).nullable().optional(),
   non_configured_language_count: numberish,
   custom_samplings: z.array(z.unknown()).nullable().optional(),
   /** From the answer's wrapper (`{default_survey_template_id, survey_templates: [...]}`), copied onto each template. */

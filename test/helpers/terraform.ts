@@ -164,9 +164,11 @@ export async function prepareTerraformCopy(
   const dir = join(work, "terraform");
   await mkdir(dir);
   for (const name of await readdir(terraformDir)) {
-    if (name.endsWith(".tf") || name === "glue-columns.json") await cp(join(terraformDir, name), join(dir, name));
+    if (name.endsWith(".tf") || name.endsWith(".json")) await cp(join(terraformDir, name), join(dir, name));
   }
-  await cp(join(terraformDir, "examples"), join(dir, "examples"), { recursive: true });
+  for (const sub of ["examples", "sql", "modules"]) {
+    if (existsSync(join(terraformDir, sub))) await cp(join(terraformDir, sub), join(dir, sub), { recursive: true });
+  }
   await writeFile(join(dir, "moto_override.tf"), motoProviderOverride(motoEndpoint));
   await writeFile(join(work, "cli.tfrc"), mirrorCliConfig(findProviderMirror()!));
   return { dir, env: { TF_CLI_CONFIG_FILE: join(work, "cli.tfrc"), AWS_EC2_METADATA_DISABLED: "true" } };

@@ -16,6 +16,7 @@ import {
   ListObjectsV2Command,
   S3Client,
 } from "@aws-sdk/client-s3";
+import { CURRENT_VIEW_TABLES, type CurrentViewTable, currentViewSql } from "../../src/records/athena-views.js";
 import { glueTables } from "../../src/records/glue-columns.js";
 import { startServe } from "../helpers/cli.js";
 import { eventually } from "../helpers/eventually.js";
@@ -26,7 +27,8 @@ import { postWebhook, responseWebhook } from "../helpers/webhook.js";
 /**
  * `terraform apply` of terraform/ against moto, the built service writing through the created stream into the created
  * bucket, then `terraform destroy`. Switched off for moto (see the -var list): the compute layer (ECS/ALB/ECR),
- * lifecycle rules (moto omits the x-amz-transition-default-minimum-object-size header the provider waits for) and
+ * lifecycle rules (moto omits the x-amz-transition-default-minimum-object-size header the provider waits for), S3
+ * request metrics (moto 5.2.1 answers DeleteBucketMetricsConfiguration with BucketNotEmpty) and
  * Athena named queries (moto never deletes them). terraform-plan.test.ts plans the full configuration;
  * terraform-security.test.ts and tfcheck check it statically.
  */
@@ -34,7 +36,7 @@ import { postWebhook, responseWebhook } from "../helpers/webhook.js";
 const TERRAFORM_DIR = fileURLToPath(new URL("../../terraform/", import.meta.url));
 const skip = terraformMissingReason() ?? motoMissingReason();
 const SECRET = "apply-test-secret";
-const TF_TIMEOUT_MS = 150_000;
+const TF_TIMEOUT_MS = 300_000; // a deadline, not a wait: under a loaded machine apply of ~80 resources takes minutes
 
 const VARS = [
   "aws_region=us-east-1",
@@ -42,6 +44,7 @@ const VARS = [
   "create_service=false",
   "manage_lifecycle_rules=false",
   "create_named_queries=false",
+  "error_prefix_metrics=false",
   "force_destroy=true",
   "secret_recovery_window_days=0",
   `wootric_webhook_secret=${SECRET}`,
@@ -52,7 +55,7 @@ interface TfState {
   resources: { type: string; instances: { index_key?: string; attributes: Record<string, unknown> }[] }[];
 }
 
-describe("terraform apply against moto: webhook → Firehose stream → S3 bucket", { timeout: 300_000 }, () => {
+describe("terraform apply against moto: webhook → Firehose stream → S3 bucket", { timeout: 900_000 }, () => {
   let moto: Moto;
   let work: string;
   let tfDir: string;
@@ -164,7 +167,9 @@ describe("terraform apply against moto: webhook → Firehose stream → S3 bucke
     assert.deepEqual(processors, ["RecordDeAggregation", "MetadataExtraction", "AppendDelimiterToRecord"]);
 
     // The Glue tables were created with the columns generated from the record schemas.
-    const tables = state.resources.filter((r) => r.type === "aws_glue_catalog_table")[0]!.instances;
+    const tables = state.resources.find(
+      (r) => r.type === "aws_glue_catalog_table" && (r as { name?: string }).name === "entity",
+    )!.instances;
     const expected = glueTables();
     assert.deepEqual(tables.map((r) => r.index_key).sort(), Object.keys(expected).sort());
     for (const table of tables) {
@@ -174,6 +179,21 @@ describe("terraform apply against moto: webhook → Firehose stream → S3 bucke
         expected[table.index_key!]!.columns.map((c) => `${c.name}:${c.type}`),
         `columns of ${table.index_key}`,
       );
+    }
+
+    // The current-state views are Glue VIRTUAL_VIEW tables whose Presto view text decodes to their SQL.
+    const views = state.resources.find(
+      (r) => r.type === "aws_glue_catalog_table" && (r as { name?: string }).name === "current",
+    )!.instances;
+    assert.deepEqual(views.map((v) => v.index_key).sort(), [...CURRENT_VIEW_TABLES].sort());
+    for (const v of views) {
+      assert.equal(v.attributes.table_type, "VIRTUAL_VIEW");
+      const text = String(v.attributes.view_original_text);
+      const m = /^\/\* Presto View: ([A-Za-z0-9+/=]+) \*\/$/.exec(text);
+      assert.ok(m, text.slice(0, 80));
+      const def = JSON.parse(Buffer.from(m[1]!, "base64").toString("utf8")) as { originalSql: string; schema: string };
+      assert.equal(def.originalSql, currentViewSql(v.index_key as CurrentViewTable).trim());
+      assert.equal(def.schema, outputs.glue_database_name?.value);
     }
   });
 

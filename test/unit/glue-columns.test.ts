@@ -109,3 +109,50 @@ describe("Glue columns derived from the record schemas", () => {
     assert.match(hiveTypeOfZod(extended), /,nps_channel:string,weight:bigint>$/);
   });
 });
+
+describe("current-state views generated from the same schemas", () => {
+  test("terraform/athena-views.json and terraform/sql/views/*.sql are what src/records/athena-views.ts generates", async () => {
+    const { athenaViewsJson, CURRENT_VIEW_TABLES, currentViewName, currentViewSql } = await import(
+      "../../src/records/athena-views.js"
+    );
+    assert.equal(
+      await readFile(join(TERRAFORM_DIR, "athena-views.json"), "utf8"),
+      athenaViewsJson(),
+      "run npm run gen:glue",
+    );
+    for (const t of CURRENT_VIEW_TABLES) {
+      const file = join(TERRAFORM_DIR, "sql", "views", `${currentViewName(t)}.sql`);
+      assert.equal(await readFile(file, "utf8"), currentViewSql(t), `${file} is stale: run npm run gen:glue`);
+    }
+  });
+
+  test("Hive → Trino types for the Presto view definition", async () => {
+    const { prestoType } = await import("../../src/records/athena-views.js");
+    assert.equal(prestoType("string"), "varchar");
+    assert.equal(prestoType("array<struct<code:string,name:string>>"), 'array(row("code" varchar, "name" varchar))');
+    assert.equal(
+      prestoType("struct<end_user:struct<properties:map<string,string>>>"),
+      'row("end_user" row("properties" map(varchar, varchar)))',
+    );
+  });
+
+  test("every struct field name is lower case, so case.insensitive = false in the SerDe loses no field", () => {
+    const fieldNames = (type: string): string[] => [...type.matchAll(/[<,]([A-Za-z0-9_]+):/g)].map((m) => m[1]!);
+    for (const [table, def] of Object.entries(glueTables())) {
+      for (const c of def.columns) {
+        assert.equal(c.name, c.name.toLowerCase(), `${table}.${c.name}`);
+        for (const f of fieldNames(c.type)) assert.equal(f, f.toLowerCase(), `${table}.${c.name}.${f}`);
+      }
+    }
+  });
+
+  test("survey template languages are objects {code, name}, not strings", () => {
+    const data = glueTables().survey_templates!.columns.find((c) => c.name === "data")!.type;
+    assert.ok(data.includes("languages:array<struct<code:string,name:string>>"), data);
+  });
+
+  test("every table has the optional deleted flag of tombstones", () => {
+    for (const def of Object.values(glueTables()))
+      assert.equal(def.columns.find((c) => c.name === "deleted")?.type, "boolean");
+  });
+});

@@ -15,7 +15,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   log: ["common"],
   config: ["common"],
   "config-reference": ["common", "config"],
-  aws: ["common"],
+  aws: ["common", "config"],
   ops: ["common", "log"],
   records: ["common"],
   state: [...FOUNDATION],

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import {
   type Block,
@@ -6,12 +8,20 @@ import {
   loadTerraformConfig,
   one,
   statementsOf,
+  TERRAFORM_DIR,
   type TerraformConfig,
 } from "../helpers/terraform-config.js";
 
 /** Security and wiring properties of terraform/, read from the parsed HCL (no provider, no AWS). */
 
 let tf: TerraformConfig;
+/** terraform/modules/service: the compute layer. */
+let svc: TerraformConfig;
+const sres = (type: string, name: string): Block => {
+  const b = svc.resource[type]?.[name];
+  assert.ok(b, `modules/service: resource ${type}.${name} is declared`);
+  return b;
+};
 const res = (type: string, name: string): Block => {
   const b = tf.resource[type]?.[name];
   assert.ok(b, `resource ${type}.${name} is declared`);
@@ -25,15 +35,23 @@ const doc = (name: string): Block => {
 
 before(async () => {
   tf = await loadTerraformConfig();
+  svc = await loadTerraformConfig(join(TERRAFORM_DIR, "modules", "service"));
 });
 
 describe("versions", () => {
-  test("Terraform >= 1.6 and hashicorp/aws >= 5.100, < 7.0", () => {
+  test("Terraform >= 1.9 (validations across variables) and hashicorp/aws >= 5.100, < 7.0", () => {
     const t = tf.terraform.find((b) => b.required_version !== undefined);
     assert.ok(t);
-    assert.equal(t.required_version, ">= 1.6");
+    assert.equal(t.required_version, ">= 1.9");
     const providers = (t.required_providers as Block[])[0]!;
     assert.deepEqual(providers.aws, { source: "hashicorp/aws", version: ">= 5.100, < 7.0" });
+  });
+
+  test("examples/complete.tfvars lists every variable, keeps the whole history and marks what to edit", () => {
+    const example = readFileSync(join(TERRAFORM_DIR, "examples", "complete.tfvars"), "utf8");
+    for (const name of Object.keys(tf.variable)) assert.match(example, new RegExp(`^${name}\\s+=`, "m"), name);
+    assert.match(example, /^sync_start_date\s+= null/m);
+    assert.ok((example.match(/# EDIT/g) ?? []).length >= 8);
   });
 
   test("every variable has a type and a description, every output a description", () => {
@@ -183,7 +201,8 @@ describe("IAM", () => {
   });
 
   test('"*" resources only where AWS allows nothing narrower (ecr:GetAuthorizationToken)', () => {
-    for (const [name, d] of Object.entries(tf.data.aws_iam_policy_document ?? {})) {
+    const docs = { ...tf.data.aws_iam_policy_document, ...svc.data.aws_iam_policy_document };
+    for (const [name, d] of Object.entries(docs)) {
       for (const s of statementsOf(d).filter((x) => x.effect === "Allow" && x.resources.includes("*"))) {
         assert.deepEqual(s.actions, ["ecr:GetAuthorizationToken"], `${name}: "*" resource for ${s.actions.join(", ")}`);
       }
@@ -229,6 +248,18 @@ describe("IAM", () => {
     for (const a of all) assert.ok(allowed.has(a), `unexpected app action ${a}`);
   });
 
+  test("the application role trusts services only on behalf of this account, and needs no KMS through Firehose", () => {
+    const trust = statementsOf(doc("app_assume"));
+    const services = trust.find((s) => s.raw.sid === "TrustedServices")!;
+    const cond = one(services.raw, "condition");
+    assert.equal(cond.variable, "aws:SourceAccount");
+    assert.deepEqual(cond.values, ["${local.account_id}"]);
+    const kms = statementsOf(doc("app")).find((s) => s.raw.sid === "UseKeyThroughServices")!;
+    const via = one(kms.raw, "condition").values as string[];
+    assert.ok(!via.some((v) => v.startsWith("firehose.")), "Firehose uses its own grant on the key");
+    assert.ok(via.some((v) => v.startsWith("s3.")));
+  });
+
   test("the Firehose role writes only the data and error prefixes of the bucket", () => {
     const fh = statementsOf(doc("firehose"));
     const objectLevel = fh.find((s) => s.actions.includes("s3:PutObject"));
@@ -252,13 +283,24 @@ describe("Glue, Athena, secrets, alarms", () => {
     assert.equal(p["projection.enabled"], "true");
     assert.equal(p["projection.entity.type"], "enum");
     assert.equal(p["projection.dt.type"], "date");
+    // Athena's partition projection property for a date's step unit is projection.<column>.interval.unit
+    assert.equal(p["projection.dt.interval.unit"], "DAYS");
+    for (const key of Object.keys(p))
+      assert.match(
+        key,
+        /^(EXTERNAL|classification|storage\.location\.template|projection\.(enabled|entity\.(type|values)|dt\.(type|format|range|interval|interval\.unit)))$/,
+        `unknown table property ${key}`,
+      );
     assert.match(p["storage.location.template"]!, /entity=\$\$\{entity\}\/dt=\$\$\{dt\}\/$/);
     assert.deepEqual(
       blocks(t, "partition_keys").map((k) => k.name),
       ["entity", "dt"],
     );
     const sd = one(t, "storage_descriptor");
-    assert.equal(one(sd, "ser_de_info").serialization_library, "org.openx.data.jsonserde.JsonSerDe");
+    const serde = one(sd, "ser_de_info");
+    assert.equal(serde.serialization_library, "org.openx.data.jsonserde.JsonSerDe");
+    // keys matched as written: custom properties differing only in case (Plan / plan) must not collide
+    assert.equal((serde.parameters as Record<string, string>)["case.insensitive"], "false");
     assert.equal(blocks(sd, "columns").length, 1, "columns come from the dynamic block");
   });
 
@@ -272,38 +314,36 @@ describe("Glue, Athena, secrets, alarms", () => {
   test("secrets for the webhook secret and the API credentials reach the container", () => {
     res("aws_secretsmanager_secret", "webhook");
     res("aws_secretsmanager_secret", "api");
-    const td = String(res("aws_ecs_task_definition", "app").container_definitions);
-    assert.match(td, /secrets\s*=\s*local\.container_secrets/);
+    const td = String(sres("aws_ecs_task_definition", "app").container_definitions);
+    assert.match(td, /secrets\s*=\s*var\.container_secrets/);
+    assert.match(tf.files["service.tf"]!, /container_secrets\s*=\s*local\.container_secrets/);
     assert.match(String(tf.locals.container_secrets), /WOOTRIC_WEBHOOK_SECRET/);
     assert.match(String(tf.locals.container_secrets), /WOOTRIC_CLIENT_ID/);
     assert.match(String(tf.locals.container_secrets), /WOOTRIC_CLIENT_SECRET/);
     assert.equal(tf.variable.wootric_webhook_secret?.sensitive, true);
   });
 
-  test("alarms on data freshness, delivery failures and throttled records", () => {
-    const alarms = Object.values(tf.resource.aws_cloudwatch_metric_alarm ?? {});
-    const metrics = alarms.map((a) => a.metric_name);
+  test("alarms on data freshness, delivery failures and throttled records (terraform-alarms.test.ts covers the rest)", () => {
+    const firehose = tf.locals.firehose_alarms as Record<string, Record<string, unknown>>;
+    const metrics = Object.values(firehose).map((a) => a.metric_name);
     for (const m of ["DeliveryToS3.DataFreshness", "DeliveryToS3.Success", "ThrottledRecords"]) {
       assert.ok(metrics.includes(m), `alarm on ${m}`);
     }
-    for (const a of alarms) {
-      assert.equal(a.namespace, "AWS/Firehose");
-      assert.equal(a.alarm_actions, "${local.alarm_actions}");
-    }
-    const success = alarms.find((a) => a.metric_name === "DeliveryToS3.Success")!;
-    assert.equal(success.comparison_operator, "LessThanThreshold");
+    assert.equal(res("aws_cloudwatch_metric_alarm", "this").alarm_actions, "${local.alarm_actions}");
+    const success = Object.values(firehose).find((a) => a.metric_name === "DeliveryToS3.Success")!;
+    assert.equal(success.comparison, "LessThanThreshold");
     assert.equal(success.threshold, 1);
   });
 });
 
 describe("compute (create_service)", () => {
   test("HTTPS-only ALB forwards POST /webhooks/wootric; targets are checked for liveness (/healthz), never replaced for being unready", () => {
-    const listener = res("aws_lb_listener", "https");
+    const listener = sres("aws_lb_listener", "https");
     assert.equal(listener.protocol, "HTTPS");
     assert.equal(listener.port, 443);
     assert.equal(listener.certificate_arn, "${var.certificate_arn}");
-    assert.equal(Object.keys(tf.resource.aws_lb_listener ?? {}).length, 1, "no plain-HTTP listener");
-    const rule = res("aws_lb_listener_rule", "webhooks");
+    assert.equal(Object.keys(svc.resource.aws_lb_listener ?? {}).length, 1, "no plain-HTTP listener");
+    const rule = sres("aws_lb_listener_rule", "webhooks");
     const conds = blocks(rule, "condition");
     assert.deepEqual(
       one(
@@ -312,13 +352,13 @@ describe("compute (create_service)", () => {
       ).values,
       ["/webhooks/wootric"],
     );
-    const tg = res("aws_lb_target_group", "service");
+    const tg = sres("aws_lb_target_group", "service");
     assert.equal(one(tg, "health_check").path, "/healthz");
-    assert.equal(res("aws_lb", "webhooks").drop_invalid_header_fields, true);
+    assert.equal(sres("aws_lb", "webhooks").drop_invalid_header_fields, true);
   });
 
   test("Fargate task: container health check, stop timeout for the SIGTERM flush, autoscaling", () => {
-    const td = String(res("aws_ecs_task_definition", "app").container_definitions);
+    const td = String(sres("aws_ecs_task_definition", "app").container_definitions);
     assert.match(td, /healthCheck\s*=/);
     assert.match(td, /\/healthz/);
     assert.match(td, /stopTimeout\s*=\s*var\.stop_timeout_seconds/);
@@ -326,15 +366,43 @@ describe("compute (create_service)", () => {
       String(tf.locals.app_environment),
       /SHUTDOWN_TIMEOUT_MS\s*=\s*tostring\(\(var\.stop_timeout_seconds - 10\) \* 1000\)/,
     );
-    res("aws_appautoscaling_target", "app");
-    res("aws_appautoscaling_policy", "cpu");
-    for (const t of ["aws_ecs_service", "aws_lb", "aws_ecr_repository", "aws_ecs_cluster"]) {
-      for (const [n, b] of Object.entries(tf.resource[t] ?? {})) {
+    sres("aws_appautoscaling_target", "app");
+    sres("aws_appautoscaling_policy", "cpu");
+    // one switch: the module, not a count on every compute resource
+    assert.match(
+      tf.files["service.tf"]!,
+      /module "service" \{\n\s+source = "\.\/modules\/service"\n\s+count\s+= var\.create_service \? 1 : 0/,
+    );
+    for (const [type, byName] of Object.entries(svc.resource))
+      for (const [n, b] of Object.entries(byName))
         assert.ok(
-          String(b.count ?? "").includes("create_service") || String(b.count ?? "").includes("create_ecr"),
-          `${t}.${n} behind create_service`,
+          !String(b.count ?? b.for_each ?? "").includes("create_service"),
+          `${type}.${n} has no create_service switch`,
         );
-      }
-    }
+    for (const t of ["aws_ecs_service", "aws_lb", "aws_ecs_cluster", "aws_ecs_task_definition"])
+      assert.equal(tf.resource[t], undefined, `${t} lives in modules/service`);
+  });
+
+  test("availability: two tasks by default with an ephemeral spool, one EFS mount target per AZ", () => {
+    const locals = svc.locals;
+    assert.equal(locals.min_capacity, "${coalesce(var.min_capacity, local.use_efs ? 1 : 2)}");
+    const minVar = tf.variable.min_capacity!;
+    assert.equal(minVar.default, null);
+    assert.ok(
+      (minVar.validation as Block[]).some((v) =>
+        String(v.condition).includes('var.spool_storage == "efs" || try(var.min_capacity >= 2'),
+      ),
+    );
+    const mt = sres("aws_efs_mount_target", "spool");
+    assert.equal(mt.for_each, "${local.efs_subnet_per_az}");
+    assert.match(String(locals.efs_subnet_per_az), /s\.availability_zone => s\.id\.\.\./);
+  });
+
+  test("the service is not created before its secrets have values", () => {
+    const service = sres("aws_ecs_service", "app");
+    const pre = (service.lifecycle as Block[])[0]!.precondition as Block[];
+    assert.ok(pre.some((p) => p.condition === "${var.secrets_have_values}"));
+    assert.match(tf.files["service.tf"]!, /data "aws_secretsmanager_secret_versions" "service"/);
+    assert.match(tf.files["service.tf"]!, /secrets_have_values = local\.secrets_have_values/);
   });
 });

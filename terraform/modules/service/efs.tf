@@ -26,14 +26,25 @@ resource "aws_vpc_security_group_ingress_rule" "efs_from_service" {
 
   security_group_id            = aws_security_group.efs[0].id
   description                  = "NFS from the service tasks"
-  referenced_security_group_id = aws_security_group.service[0].id
+  referenced_security_group_id = aws_security_group.service.id
   ip_protocol                  = "tcp"
   from_port                    = 2049
   to_port                      = 2049
 }
 
-resource "aws_efs_mount_target" "spool" {
+# EFS allows one mount target per availability zone: the first private subnet of each zone gets it.
+data "aws_subnet" "private" {
   for_each = local.use_efs ? toset(var.private_subnet_ids) : toset([])
+
+  id = each.value
+}
+
+locals {
+  efs_subnet_per_az = { for az, ids in { for s in data.aws_subnet.private : s.availability_zone => s.id... } : az => sort(ids)[0] }
+}
+
+resource "aws_efs_mount_target" "spool" {
+  for_each = local.efs_subnet_per_az
 
   file_system_id  = aws_efs_file_system.spool[0].id
   subnet_id       = each.value
@@ -82,6 +93,6 @@ resource "aws_iam_role_policy" "app_efs" {
   count = local.use_efs ? 1 : 0
 
   name   = "mount-spool"
-  role   = aws_iam_role.app.id
+  role   = var.app_role_name
   policy = data.aws_iam_policy_document.app_efs[0].json
 }

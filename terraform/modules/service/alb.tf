@@ -1,19 +1,15 @@
 resource "aws_lb" "webhooks" {
-  count = var.create_service ? 1 : 0
-
   name                       = substr("${var.name_prefix}-alb", 0, 32)
   load_balancer_type         = "application"
   internal                   = false
   subnets                    = var.public_subnet_ids
-  security_groups            = [aws_security_group.alb[0].id]
+  security_groups            = [aws_security_group.alb.id]
   drop_invalid_header_fields = true
   enable_deletion_protection = var.alb_deletion_protection
   idle_timeout               = 60
 }
 
 resource "aws_lb_target_group" "service" {
-  count = var.create_service ? 1 : 0
-
   name                 = substr("${var.name_prefix}-tg", 0, 32)
   vpc_id               = var.vpc_id
   target_type          = "ip"
@@ -35,9 +31,7 @@ resource "aws_lb_target_group" "service" {
 }
 
 resource "aws_lb_listener" "https" {
-  count = var.create_service ? 1 : 0
-
-  load_balancer_arn = aws_lb.webhooks[0].arn
+  load_balancer_arn = aws_lb.webhooks.arn
   port              = 443
   protocol          = "HTTPS"
   ssl_policy        = var.alb_ssl_policy
@@ -56,14 +50,12 @@ resource "aws_lb_listener" "https" {
 
 # Only the webhook path is public; /metrics, /healthz and /readyz stay inside the VPC.
 resource "aws_lb_listener_rule" "webhooks" {
-  count = var.create_service ? 1 : 0
-
-  listener_arn = aws_lb_listener.https[0].arn
+  listener_arn = aws_lb_listener.https.arn
   priority     = 10
 
   action {
     type             = "forward"
-    target_group_arn = aws_lb_target_group.service[0].arn
+    target_group_arn = aws_lb_target_group.service.arn
   }
 
   condition {

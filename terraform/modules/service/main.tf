@@ -1,9 +1,12 @@
 locals {
-  use_efs        = var.create_service && var.spool_storage == "efs"
+  use_efs = var.spool_storage == "efs"
+  # Public webhook intake in two AZs by default; an EFS spool has a single writer, so one task.
+  min_capacity   = coalesce(var.min_capacity, local.use_efs ? 1 : 2)
+  desired_count  = coalesce(var.desired_count, local.min_capacity)
   container_name = "wootric-firehose"
   data_dir       = "/data"
 
-  container_environment = merge(local.app_environment, {
+  container_environment = merge(var.environment, {
     PORT      = tostring(var.container_port)
     HOST      = "0.0.0.0"
     DATA_DIR  = local.data_dir
@@ -12,16 +15,12 @@ locals {
 }
 
 resource "aws_cloudwatch_log_group" "service" {
-  count = var.create_service ? 1 : 0
-
   name              = "/ecs/${var.name_prefix}"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.kms_key_arn
 }
 
 resource "aws_ecs_cluster" "this" {
-  count = var.create_service ? 1 : 0
-
   name = var.name_prefix
 
   setting {
@@ -44,22 +43,18 @@ data "aws_iam_policy_document" "ecs_tasks_assume" {
     condition {
       test     = "StringEquals"
       variable = "aws:SourceAccount"
-      values   = [local.account_id]
+      values   = [var.account_id]
     }
   }
 }
 
 resource "aws_iam_role" "execution" {
-  count = var.create_service ? 1 : 0
-
   name               = "${var.name_prefix}-execution"
   description        = "ECS execution role of wootric-firehose: image pull, logs, secret injection"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
 data "aws_iam_policy_document" "execution" {
-  count = var.create_service ? 1 : 0
-
   # GetAuthorizationToken is account-wide: AWS does not support resource-level permissions for it.
   statement {
     sid       = "EcrLogin"
@@ -68,7 +63,7 @@ data "aws_iam_policy_document" "execution" {
   }
 
   dynamic "statement" {
-    for_each = local.create_ecr ? [aws_ecr_repository.app[0].arn] : []
+    for_each = var.ecr_repository_arn != null ? [var.ecr_repository_arn] : []
     content {
       sid       = "PullImage"
       actions   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
@@ -79,17 +74,17 @@ data "aws_iam_policy_document" "execution" {
   statement {
     sid       = "WriteLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.service[0].arn}:log-stream:*"]
+    resources = ["${aws_cloudwatch_log_group.service.arn}:log-stream:*"]
   }
 
   statement {
     sid       = "InjectSecrets"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = local.secret_arns
+    resources = var.secret_arns
   }
 
   dynamic "statement" {
-    for_each = local.kms_enabled ? [var.kms_key_arn] : []
+    for_each = (var.kms_key_arn != null) ? [var.kms_key_arn] : []
     content {
       sid       = "DecryptSecrets"
       actions   = ["kms:Decrypt"]
@@ -105,25 +100,21 @@ data "aws_iam_policy_document" "execution" {
 }
 
 resource "aws_iam_role_policy" "execution" {
-  count = var.create_service ? 1 : 0
-
   name   = "pull-log-secrets"
-  role   = aws_iam_role.execution[0].id
-  policy = data.aws_iam_policy_document.execution[0].json
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution.json
 }
 
 # --- task definition and service --------------------------------------------------------------------------------------
 
 resource "aws_ecs_task_definition" "app" {
-  count = var.create_service ? 1 : 0
-
   family                   = var.name_prefix
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = var.task_cpu
   memory                   = var.task_memory
-  execution_role_arn       = aws_iam_role.execution[0].arn
-  task_role_arn            = aws_iam_role.app.arn
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = var.app_role_arn
 
   runtime_platform {
     operating_system_family = "LINUX"
@@ -153,13 +144,13 @@ resource "aws_ecs_task_definition" "app" {
 
   container_definitions = jsonencode([{
     name      = local.container_name
-    image     = local.container_image
+    image     = var.container_image
     essential = true
 
     portMappings = [{ containerPort = var.container_port, protocol = "tcp" }]
 
     environment = [for k in sort(keys(local.container_environment)) : { name = k, value = local.container_environment[k] }]
-    secrets     = local.container_secrets
+    secrets     = var.container_secrets
 
     mountPoints = local.use_efs ? [{ sourceVolume = "spool", containerPath = "${local.data_dir}/spool", readOnly = false }] : []
 
@@ -179,7 +170,7 @@ resource "aws_ecs_task_definition" "app" {
     logConfiguration = {
       logDriver = "awslogs"
       options = {
-        awslogs-group         = aws_cloudwatch_log_group.service[0].name
+        awslogs-group         = aws_cloudwatch_log_group.service.name
         awslogs-region        = var.aws_region
         awslogs-stream-prefix = "app"
       }
@@ -188,12 +179,10 @@ resource "aws_ecs_task_definition" "app" {
 }
 
 resource "aws_ecs_service" "app" {
-  count = var.create_service ? 1 : 0
-
   name                              = var.name_prefix
-  cluster                           = aws_ecs_cluster.this[0].id
-  task_definition                   = aws_ecs_task_definition.app[0].arn
-  desired_count                     = var.desired_count
+  cluster                           = aws_ecs_cluster.this.id
+  task_definition                   = aws_ecs_task_definition.app.arn
+  desired_count                     = local.desired_count
   launch_type                       = "FARGATE"
   platform_version                  = "LATEST"
   health_check_grace_period_seconds = 60
@@ -211,12 +200,12 @@ resource "aws_ecs_service" "app" {
 
   network_configuration {
     subnets          = var.private_subnet_ids
-    security_groups  = [aws_security_group.service[0].id]
+    security_groups  = [aws_security_group.service.id]
     assign_public_ip = var.assign_public_ip
   }
 
   load_balancer {
-    target_group_arn = aws_lb_target_group.service[0].arn
+    target_group_arn = aws_lb_target_group.service.arn
     container_name   = local.container_name
     container_port   = var.container_port
   }
@@ -230,8 +219,14 @@ resource "aws_ecs_service" "app" {
     }
 
     precondition {
-      condition     = var.min_capacity <= var.max_capacity && var.desired_count >= var.min_capacity && var.desired_count <= var.max_capacity
+      condition     = local.min_capacity <= var.max_capacity && local.desired_count >= local.min_capacity && local.desired_count <= var.max_capacity
       error_message = "Need min_capacity <= desired_count <= max_capacity."
+    }
+
+    # ECS injects the secrets when a task starts: without a value every task fails to start and ECS keeps retrying.
+    precondition {
+      condition     = var.secrets_have_values
+      error_message = "The webhook secret (and, with the poller, the API credentials secret) has no value yet. Put the values first (aws secretsmanager put-secret-value --region ..., see docs/aws-operations.md step 2), then apply again."
     }
   }
 
@@ -239,23 +234,19 @@ resource "aws_ecs_service" "app" {
 }
 
 resource "aws_appautoscaling_target" "app" {
-  count = var.create_service ? 1 : 0
-
   service_namespace  = "ecs"
-  resource_id        = "service/${aws_ecs_cluster.this[0].name}/${aws_ecs_service.app[0].name}"
+  resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.app.name}"
   scalable_dimension = "ecs:service:DesiredCount"
-  min_capacity       = var.min_capacity
+  min_capacity       = local.min_capacity
   max_capacity       = var.max_capacity
 }
 
 resource "aws_appautoscaling_policy" "cpu" {
-  count = var.create_service ? 1 : 0
-
   name               = "${var.name_prefix}-cpu"
   policy_type        = "TargetTrackingScaling"
-  service_namespace  = aws_appautoscaling_target.app[0].service_namespace
-  resource_id        = aws_appautoscaling_target.app[0].resource_id
-  scalable_dimension = aws_appautoscaling_target.app[0].scalable_dimension
+  service_namespace  = aws_appautoscaling_target.app.service_namespace
+  resource_id        = aws_appautoscaling_target.app.resource_id
+  scalable_dimension = aws_appautoscaling_target.app.scalable_dimension
 
   target_tracking_scaling_policy_configuration {
     target_value       = var.autoscaling_cpu_target
