@@ -29,6 +29,10 @@ const bool = (def: boolean) =>
 
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
 
+/** An optional ceiling: unset (the default) means none. */
+const optionalInt = (min: number, max: number) =>
+  z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).optional());
+
 const isoDate = z.preprocess(
   emptyToUndefined,
   z
@@ -95,9 +99,10 @@ const envSchema = z.object({
   SPOOL_MAX_BYTES: int(1024 * 1024, Number.MAX_SAFE_INTEGER, 1024 * 1024 * 1024),
   DEAD_LETTER_URL: optionalString,
   FIREHOSE_LINGER_MS: int(0, 60_000, 200),
-  FIREHOSE_MAX_RECORDS_PER_SECOND: int(1, 10_000_000, 80_000),
-  FIREHOSE_MAX_BYTES_PER_SECOND: int(1024, 1024 * 1024 * 1024, 800 * 1024),
-  FIREHOSE_MAX_REQUESTS_PER_SECOND: int(1, 100_000, 800),
+  // Optional ceilings on the adaptive send rate (default: none; the rate follows the stream's own throttling).
+  FIREHOSE_MAX_RECORDS_PER_SECOND: optionalInt(1, 10_000_000),
+  FIREHOSE_MAX_BYTES_PER_SECOND: optionalInt(1024, 1024 * 1024 * 1024),
+  FIREHOSE_MAX_REQUESTS_PER_SECOND: optionalInt(1, 100_000),
   FIREHOSE_MAX_IN_FLIGHT: int(1, 64, 4),
   FILE_ROTATE_BYTES: int(1024, Number.MAX_SAFE_INTEGER, 64 * 1024 * 1024),
   FILE_ROTATE_SECONDS: int(1, 86400, 60),
@@ -138,9 +143,10 @@ export interface Config {
         spoolMaxBytes: number;
         deadLetter: { bucket: string; prefix: string } | undefined;
         lingerMs: number;
-        maxRecordsPerSecond: number;
-        maxBytesPerSecond: number;
-        maxRequestsPerSecond: number;
+        /** Optional ceilings on the adaptive rate (undefined: none). */
+        maxRecordsPerSecond?: number | undefined;
+        maxBytesPerSecond?: number | undefined;
+        maxRequestsPerSecond?: number | undefined;
         maxInFlight: number;
       };
   state: StateLocation;
@@ -156,6 +162,8 @@ const HINTS: Partial<Record<keyof Env, string>> = {
   WOOTRIC_API_URL: "set WOOTRIC_API_URL to the base URL that holds /oauth/token and /v1/..., or unset it",
   SYNC_START_DATE: "e.g. SYNC_START_DATE=2024-01-01, or unset it to read the whole history",
   FIREHOSE_STREAM_NAME: "use the delivery stream's name (terraform output firehose_stream_name), not its ARN",
+  FIREHOSE_MAX_BYTES_PER_SECOND:
+    "unset it to let the producer find the stream's quota by itself, or give a ceiling in bytes per second",
   ALLOW_UNSIGNED_WEBHOOKS: "set ALLOW_UNSIGNED_WEBHOOKS=true only for local development",
 };
 

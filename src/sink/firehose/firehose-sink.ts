@@ -14,6 +14,7 @@ import {
   type ShipperTuning,
 } from "./config.js";
 import { S3DeadLetterWriter } from "./dead-letter.js";
+import type { RateControllerOptions } from "./rate-controller.js";
 import { FirehoseService } from "./service.js";
 import { Shipper } from "./shipper.js";
 import { registerProducerMetrics } from "./sink-metrics.js";
@@ -30,6 +31,8 @@ export interface FirehoseSinkDeps {
   tuning?: Partial<ShipperTuning>;
   packLimits?: Partial<PackLimits>;
   spoolSegmentBytes?: number;
+  /** Overrides of the adaptive rate controller (tests that are about something else pin it high). */
+  rateControl?: RateControllerOptions;
   /** Production always fsyncs; only the benchmark turns this off to measure what fsync costs. */
   fsync?: boolean;
 }
@@ -68,6 +71,7 @@ export async function openFirehoseSink(deps: FirehoseSinkDeps): Promise<Sink> {
     lingerMs: settings.lingerMs,
     logger,
     metrics,
+    ...(deps.rateControl ? { rateControl: deps.rateControl } : {}),
   });
   shipper.start();
   logger.info("firehose sink ready", {

@@ -40,6 +40,26 @@ const BLOCKING_CODES = new Set([
   "ValidationException",
 ]);
 
+/**
+ * Codes that mean "over the stream's quota, slow down": per entry, Firehose reports throttling as
+ * ServiceUnavailableException "Slow down." (PutRecordBatch API reference); whole calls fail with these.
+ */
+const THROTTLING_CODES = new Set([
+  "ServiceUnavailableException",
+  "ThrottlingException",
+  "LimitExceededException",
+  "TooManyRequestsException",
+  "ThrottledException",
+  "RequestThrottled",
+  "RequestThrottledException",
+  "RequestLimitExceeded",
+  "SlowDown",
+]);
+
+export function isThrottlingCode(code: string): boolean {
+  return THROTTLING_CODES.has(code);
+}
+
 function errorCode(err: unknown): string {
   const e = err as { name?: string; code?: string; Code?: string; __type?: string };
   return e?.name && e.name !== "Error" ? e.name : (e?.code ?? e?.Code ?? e?.__type ?? "UnknownError");

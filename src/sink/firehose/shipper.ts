@@ -7,7 +7,8 @@ import type { PackLimits, ShipperTuning } from "./config.js";
 import { deadLetterLineFor, isDeadLetterLine, type S3DeadLetterWriter } from "./dead-letter.js";
 import { type PaceLimits, Pacer, Slots } from "./pacer.js";
 import { BatchBuilder, billedUnits, type PackedRecord, splitRecord } from "./packer.js";
-import type { FirehoseService, PutOutcome } from "./service.js";
+import { RateController, type RateControllerOptions } from "./rate-controller.js";
+import { type FirehoseService, isThrottlingCode, type PutOutcome } from "./service.js";
 import type { ProducerMetrics } from "./sink-metrics.js";
 
 type Line = SpooledLine & { payload: Buffer };
@@ -25,6 +26,8 @@ export interface ShipperDeps {
   logger: Logger;
   metrics: ProducerMetrics;
   random?: () => number;
+  /** Overrides of the adaptive rate controller (tests); the ceiling comes from `pacing.bytesPerSecond`. */
+  rateControl?: RateControllerOptions;
 }
 
 interface Blocked {
@@ -60,6 +63,7 @@ export class Shipper {
   private readonly abandon = new AbortController();
   private readonly slots: Slots;
   private readonly pacer: Pacer;
+  readonly rate: RateController;
   private readonly tasks = new Set<Promise<void>>();
   private readonly s3Queue: S3Job[] = [];
   private s3Worker: Promise<void> | undefined;
@@ -79,7 +83,8 @@ export class Shipper {
     // every in-flight task, the pacer and the dead-letter worker wait on these signals at the same time
     setMaxListeners(1000, this.stopReading.signal, this.abandon.signal);
     this.slots = new Slots(d.maxInFlight);
-    this.pacer = new Pacer(d.pacing);
+    this.rate = new RateController({ ...d.rateControl, maxRate: d.pacing.bytesPerSecond });
+    this.pacer = new Pacer(d.pacing, this.rate);
     this.random = d.random ?? Math.random;
   }
 
@@ -183,7 +188,11 @@ export class Shipper {
 
   /** Reads and packs up to one full batch; waits up to the linger time for more lines when the batch is not full. */
   private async nextBatch(signal: AbortSignal): Promise<Rec[] | undefined> {
-    const builder = new BatchBuilder<Line>(this.d.limits);
+    // never a call much larger than the current rate accepts: a 4 MiB call into a 1 MiB/s stream mostly fails
+    const builder = new BatchBuilder<Line>({
+      ...this.d.limits,
+      maxBatchBytes: this.rate.batchBytes(this.d.limits.maxBatchBytes),
+    });
     let sendAt: number | undefined;
     for (;;) {
       if (signal.aborted) return undefined;
@@ -251,6 +260,7 @@ export class Shipper {
         metrics.pacingWaitSeconds.inc((this.pacer.waitedMs - waitedBefore) / 1000);
       metrics.batchRecords.observe(pending.length);
       metrics.batchBytes.observe(bytes);
+      this.rate.onSend(bytes);
       const started = performance.now();
       const abandoned = whenAborted(abandon);
       const outcome = await Promise.race([
@@ -258,19 +268,30 @@ export class Shipper {
         abandoned.promise.then(() => undefined),
       ]).finally(abandoned.detach);
       if (outcome === undefined) return; // shutting down: the records stay unacknowledged in the spool
-      metrics.requestSeconds.observe({ outcome: outcome.kind }, (performance.now() - started) / 1000);
+      const latencyMs = performance.now() - started;
+      metrics.requestSeconds.observe({ outcome: outcome.kind }, latencyMs / 1000);
 
       if (outcome.kind === "replied") {
         this.unblock();
         const failed: Rec[] = [];
+        let throttled = 0;
+        let acceptedBytes = 0;
         outcome.entries.forEach((entry, i) => {
           const rec = pending[i]!;
-          if (entry.ok) this.accepted(rec);
-          else {
+          if (entry.ok) {
+            this.accepted(rec);
+            acceptedBytes += rec.bytes;
+          } else {
             failed.push(rec);
             metrics.entryFailures.inc({ code: entry.errorCode });
+            if (isThrottlingCode(entry.errorCode)) throttled++;
           }
         });
+        const result = { sentAt: started, latencyMs, acceptedBytes, acceptedRecords: pending.length - failed.length };
+        if (throttled > 0) {
+          metrics.throttledEntries.inc(throttled);
+          this.rate.onThrottle(result);
+        } else this.rate.onSuccess(result);
         if (failed.length === 0) return;
         // Progress (some entries accepted) restarts the backoff; a reply where everything failed grows it.
         attempt = failed.length < pending.length ? 1 : attempt + 1;
@@ -285,6 +306,10 @@ export class Shipper {
       }
 
       metrics.requestErrors.inc({ code: outcome.code });
+      if (outcome.kind === "retryable" && isThrottlingCode(outcome.code)) {
+        metrics.throttledCalls.inc();
+        this.rate.onThrottle({ sentAt: started });
+      }
       if (outcome.kind === "retryable") {
         attempt++;
         metrics.retries.inc({ kind: "request" });

@@ -18,6 +18,8 @@ export interface ProducerMetrics {
   blocked: Gauge;
   inFlight: Gauge;
   pacingWaitSeconds: Counter;
+  throttledEntries: Counter;
+  throttledCalls: Counter;
 }
 
 export function registerProducerMetrics(metrics: Metrics, spool: Spool): ProducerMetrics {
@@ -108,6 +110,14 @@ export function registerProducerMetrics(metrics: Metrics, spool: Spool): Produce
     pacingWaitSeconds: metrics.counter(
       "producer_pacing_wait_seconds_total",
       "Time spent waiting for the client-side rate limits",
+    ),
+    throttledEntries: metrics.counter(
+      "producer_throttled_entries_total",
+      'PutRecordBatch entries Firehose refused for the stream\'s quota (ServiceUnavailableException "Slow down.")',
+    ),
+    throttledCalls: metrics.counter(
+      "producer_throttled_calls_total",
+      "PutRecordBatch calls refused whole for throttling (ThrottlingException, LimitExceededException, ServiceUnavailableException)",
     ),
   };
 }
