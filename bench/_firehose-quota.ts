@@ -75,6 +75,7 @@ interface Producer {
   /** Envelope lines whose write() resolved (acknowledged). */
   acked: number;
   seq: number;
+  metrics: Metrics;
 }
 
 async function openProducer(stub: FirehoseStub, index: number, dir?: string): Promise<Producer> {
@@ -86,13 +87,34 @@ async function openProducer(stub: FirehoseStub, index: number, dir?: string): Pr
     credentials: { accessKeyId: key, secretAccessKey: "y" },
     maxAttempts: 1,
   });
+  const metrics = new Metrics({ defaults: false });
   const sink = await openFirehoseSink({
     settings: settings(spoolDir),
     logger: silentLogger(),
-    metrics: new Metrics({ defaults: false }),
+    metrics,
     firehose: client,
   });
-  return { key, sink, client, dir: spoolDir, acked: 0, seq: 0 };
+  return { key, sink, client, dir: spoolDir, acked: 0, seq: 0, metrics };
+}
+
+/** BENCH_TRACE=1: prints each producer's allowed rate and what the stub accepted, every 500 ms. */
+function trace(stub: FirehoseStub, producers: Producer[], t0: number): () => void {
+  if (!process.env.BENCH_TRACE) return () => undefined;
+  let last = 0;
+  const timer = setInterval(async () => {
+    const rates = await Promise.all(
+      producers.map(async (p) => {
+        const m = p.metrics.registry.getSingleMetric("wootric_firehose_producer_rate_limit_bytes_per_second");
+        return ((await m?.get())?.values[0]?.value ?? 0) / MiB;
+      }),
+    );
+    const acc = stub.stats.acceptedBytes;
+    process.stderr.write(
+      `t=${((performance.now() - t0) / 1000).toFixed(1)} allowed MiB/s ${rates.map((r) => r.toFixed(2)).join(" ")} accepted ${(((acc - last) * 2) / MiB).toFixed(2)} MiB/s throttled ${stub.stats.throttledEntries}\n`,
+    );
+    last = acc;
+  }, 500);
+  return () => clearInterval(timer);
 }
 
 /** Feeds `producer` at `bytesPerSecond` for `ms` (open loop, in 10 ms ticks); resolves when every write settled. */
@@ -108,7 +130,12 @@ async function feed(p: Producer, index: number, bytesPerSecond: number, ms: numb
       written += LINE_BYTES;
     }
     if (batch.length > 0)
-      pending.push(p.sink.write(batch).then(() => void (p.acked += batch.length), () => undefined));
+      pending.push(
+        p.sink.write(batch).then(
+          () => void (p.acked += batch.length),
+          () => undefined,
+        ),
+      );
     await new Promise((r) => setTimeout(r, 10));
   }
   await Promise.all(pending);
@@ -164,8 +191,7 @@ function summarize(
   const ideal = Math.max(0.001, (acceptedBytes - burst) / quota.bytesPerSecond);
   const drainRatio = (lastAccepted - t0) / 1000 / ideal;
   // per-producer share of what the stream accepted while every producer was fed (the contended period)
-  const shares =
-    feedMs > 0 ? producers.map((p) => window(p.key) / Math.max(1, inWindow)) : producers.map(() => 1);
+  const shares = feedMs > 0 ? producers.map((p) => window(p.key) / Math.max(1, inWindow)) : producers.map(() => 1);
   const lost = producers.reduce((n, p, i) => n + Math.max(0, p.acked - (callers[i]?.acceptedLines ?? 0)), 0);
   return {
     name,
@@ -192,11 +218,13 @@ async function contended(name: string, count: number, mib: number, seconds: numb
   const producers = await Promise.all(Array.from({ length: count }, (_, i) => openProducer(stub, i + 1)));
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
+  const stopTrace = trace(stub, producers, t0);
   await Promise.all(producers.map((p, i) => feed(p, i + 1, (2 * quota.bytesPerSecond) / count, seconds * 1000)));
   const drained = await until(
     () => producers.every((p) => (stub.callers.get(p.key)?.acceptedLines ?? 0) >= p.acked),
     seconds * 4000 + 30_000,
   );
+  stopTrace();
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const result = summarize(name, stub, producers, quota, t0, seconds * 1000, cpu, wall, drained ? "" : "NOT DRAINED");
@@ -231,7 +259,9 @@ async function drain(mb: number, mib: number): Promise<CaseResult> {
   const t0 = performance.now();
   const p = await openProducer(stub, 1, filler.dir);
   p.acked = filler.acked;
+  const stopTrace = trace(stub, [p], t0);
   const drained = await until(() => (stub.callers.get(p.key)?.acceptedLines ?? 0) >= p.acked, 120_000);
+  stopTrace();
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const result = summarize("drain", stub, [p], quota, t0, 0, cpu, wall, drained ? "" : "NOT DRAINED");

@@ -11,6 +11,8 @@ export class SinkUnavailableError extends Error {
 export interface Readiness {
   ready: boolean;
   reason?: string;
+  /** Figures shown with /readyz whether ready or not (e.g. the spool's backlog and its drain estimate). */
+  detail?: Record<string, number | string>;
 }
 
 /**

@@ -77,9 +77,10 @@ export function createApp(deps: WebhookAppDeps): express.Express {
 
   app.get("/readyz", (_req, res) => {
     const r = deps.readiness();
-    res
-      .status(r.ready ? 200 : 503)
-      .json(r.ready ? { status: "ready" } : { status: "not ready", reason: r.reason ?? "unknown" });
+    res.status(r.ready ? 200 : 503).json({
+      ...(r.ready ? { status: "ready" } : { status: "not ready", reason: r.reason ?? "unknown" }),
+      ...(r.detail ? { detail: r.detail } : {}),
+    });
   });
 
   app.get("/metrics", async (_req, res, next) => {

@@ -3,8 +3,8 @@ import { describe, test } from "node:test";
 import { fullJitterDelay, jittered } from "../../src/sink/firehose/backoff.js";
 import { DEFAULT_PACK_LIMITS, FIREHOSE_LIMITS } from "../../src/sink/firehose/config.js";
 import { Pacer, TokenBucket } from "../../src/sink/firehose/pacer.js";
-import { RateController } from "../../src/sink/firehose/rate-controller.js";
 import { BatchBuilder, billedUnits, splitRecord } from "../../src/sink/firehose/packer.js";
+import { RateController } from "../../src/sink/firehose/rate-controller.js";
 import { classifyError } from "../../src/sink/firehose/service.js";
 import { awsError } from "../helpers/firehose-harness.js";
 

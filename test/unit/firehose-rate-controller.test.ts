@@ -89,7 +89,11 @@ function simulate(opts: {
   const sent = ps.reduce((n, p) => n + p.sentEntries, 0);
   const throttled = ps.reduce((n, p) => n + p.throttledEntries, 0);
   const windowThrottled =
-    ps.reduce((n, p) => n + p.windowThrottled, 0) / Math.max(1, ps.reduce((n, p) => n + p.windowSent, 0));
+    ps.reduce((n, p) => n + p.windowThrottled, 0) /
+    Math.max(
+      1,
+      ps.reduce((n, p) => n + p.windowSent, 0),
+    );
   return { shares, goodput: shares.reduce((a, b) => a + b, 0), throttled: throttled / sent, windowThrottled };
 }
 
@@ -97,11 +101,25 @@ describe("adaptive rate controller", () => {
   test("grows while calls succeed and the rate is what holds the producer back (slow start doubles)", () => {
     const { c, clock } = controlled({ initialRate: MiB });
     for (let i = 1; i <= 4; i++) {
-      clock.t = i * 250;
+      for (let k = 1; k <= 5; k++) {
+        clock.t = (i - 1) * 250 + k * 50;
+        c.onSend(c.rate * 0.05); // sending at the allowed rate
+      }
       c.limited();
       c.onSuccess({ sentAt: clock.t - 20, latencyMs: 20, acceptedBytes: 1000, acceptedRecords: 1 });
     }
     assert.ok(Math.abs(c.rate - 16 * MiB) < 1, `rate ${c.rate}`);
+  });
+
+  test("does not grow when something else holds the producer back (it sends far below the allowed rate)", () => {
+    const { c, clock } = controlled({ initialRate: MiB });
+    for (let i = 1; i <= 8; i++) {
+      clock.t = i * 250;
+      c.onSend(MiB * 0.05); // a fifth of the allowed rate: CPU, slots or latency bind, not the rate
+      c.limited();
+      c.onSuccess({ sentAt: clock.t - 20, latencyMs: 20, acceptedBytes: 1000, acceptedRecords: 1 });
+    }
+    assert.equal(c.rate, MiB);
   });
 
   test("does not grow when the producer is not limited by the rate (idle or trickling)", () => {
@@ -116,17 +134,19 @@ describe("adaptive rate controller", () => {
   test("cuts multiplicatively on throttling, from the rate actually sent, once per round", () => {
     const { c, clock } = controlled({ initialRate: 4 * MiB });
     for (let i = 1; i <= 10; i++) {
-      clock.t = i * 100;
-      c.onSend(200 * 1024); // 2 MiB/s actually sent over the last second
+      clock.t = i * 50;
+      c.onSend(100 * 1024); // 2,048,000 B/s actually sent over the last half second
     }
-    c.onThrottle({ sentAt: 990 });
+    c.onThrottle({ sentAt: 490 });
     assert.ok(Math.abs(c.rate - 0.7 * 2_048_000) < 1, `cut from the measured 2,048,000 B/s: ${c.rate}`);
     const afterCut = c.rate;
-    clock.t = 1010;
-    c.onThrottle({ sentAt: 995 }); // sent before the cut: same congestion, no second cut
+    clock.t = 510;
+    c.onThrottle({ sentAt: 495 }); // sent before the cut: same congestion, no second cut
+    clock.t = 900;
+    c.onThrottle({ sentAt: 850 }); // sent within the cool-down: the stream's answer to the cut lags it
     assert.equal(c.rate, afterCut);
     clock.t = 1100;
-    c.onThrottle({ sentAt: 1050 }); // sent after the cut: cut again
+    c.onThrottle({ sentAt: 1050 }); // still throttled after it: cut again
     assert.ok(c.rate < afterCut * 0.71, `second cut: ${c.rate}`);
   });
 
@@ -138,6 +158,7 @@ describe("adaptive rate controller", () => {
     let last = c.rate;
     for (let t = 1050; t <= 2500; t += 50) {
       clock.t = t;
+      c.onSend(c.rate * 0.05);
       c.limited();
       c.onSuccess({ sentAt: t - 20, latencyMs: 20, acceptedBytes: 1, acceptedRecords: 1 });
       assert.ok(c.rate >= last, "never decreases on success");
@@ -146,6 +167,7 @@ describe("adaptive rate controller", () => {
     assert.ok(c.rate > 0.95 * MiB && c.rate < 1.1 * MiB, `back near the throttled rate after K ≈ 1.5 s: ${c.rate}`);
     for (let t = 2550; t <= 10_000; t += 50) {
       clock.t = t;
+      c.onSend(c.rate * 0.05);
       c.limited();
       c.onSuccess({ sentAt: t - 20, latencyMs: 20, acceptedBytes: 1, acceptedRecords: 1 });
     }
@@ -156,14 +178,22 @@ describe("adaptive rate controller", () => {
     const { c, clock } = controlled({ initialRate: MiB });
     for (let i = 1; i <= 20; i++) {
       clock.t = i * 10;
+      c.onSend(c.rate * 0.01);
       c.limited();
       c.onSuccess({ sentAt: clock.t, latencyMs: 20, acceptedBytes: 1, acceptedRecords: 1 });
     }
     const before = c.rate;
-    clock.t = 1000;
+    assert.ok(before > MiB, "grew while latency was steady");
+    clock.t = 250;
+    c.onSend(c.rate * 0.05);
     c.limited();
-    c.onSuccess({ sentAt: 900, latencyMs: 400, acceptedBytes: 1, acceptedRecords: 1 });
+    c.onSuccess({ sentAt: 200, latencyMs: 400, acceptedBytes: 1, acceptedRecords: 1 });
     assert.equal(c.rate, before);
+    clock.t = 300;
+    c.onSend(c.rate * 0.05);
+    c.limited();
+    c.onSuccess({ sentAt: 280, latencyMs: 20, acceptedBytes: 1, acceptedRecords: 1 });
+    assert.ok(c.rate > before, "grows again once latency is back");
   });
 
   test("batch size follows the rate: a tenth of a second of it, within the floor and the hard limit", () => {

@@ -9,8 +9,9 @@
  *
  *  - Slow start: until the first throttle the rate doubles every `doublingMs` while the producer has more to send
  *    than the rate lets through.
- *  - Throttle: the rate is cut to `beta` × min(rate, rate measured over the last second), at most once per round
- *    (a reply to a call sent before the last cut does not cut again: it reports the congestion already acted on).
+ *  - Throttle: the rate is cut to `beta` × min(rate, rate measured over the last half second), at most once per round
+ *    (a reply to a call sent before the last cut, or within `cutCooldownMs` of it, reports congestion already acted
+ *    on).
  *  - Success: the rate follows the cubic curve W(t) = C·(t − K)³ + Wmax, K = ∛(Wmax·(1 − beta)/C), which climbs back
  *    to the last rate that was throttled, lingers near it, then probes above it. C is absolute (bytes/s per s³), so
  *    every producer on a stream gains the same bytes/s in the same time while cuts are proportional to each one's
@@ -18,8 +19,9 @@
  *    producer whose throttled rate fell since its previous throttle releases a little more for newcomers.
  *  - Latency: while calls take more than `latencyFactor` × their usual time, the rate holds instead of growing
  *    (a slower service, or a congested link, is no place to probe for more).
- *  - Growth only while the rate is what limits the producer (it had to wait for the rate recently): an idle or
- *    trickling producer keeps the rate it proved, rather than inventing one it never tried.
+ *  - Growth only while the rate is what limits the producer (it had to wait for the rate recently, and it sends at
+ *    least 40 % of it): an idle, trickling or CPU-bound producer keeps the rate it proved rather than inventing one it
+ *    never tried.
  */
 export interface RateControllerOptions {
   /** Milliseconds, monotonic. */
@@ -42,6 +44,12 @@ export interface RateControllerOptions {
   /** Latency above this multiple of its moving average (plus `latencySlackMs`) holds the rate. */
   latencyFactor?: number;
   latencySlackMs?: number;
+  /**
+   * A throttled reply to a call sent less than this long after the last cut does not cut again: the stream's quota
+   * has about a second of burst, so its answer to a cut lags it, and cutting on every reply meanwhile would collapse
+   * the rate far below the quota.
+   */
+  cutCooldownMs?: number;
 }
 
 const DEFAULTS = {
@@ -55,12 +63,17 @@ const DEFAULTS = {
   minBatchBytes: 32 * 1024,
   latencyFactor: 2,
   latencySlackMs: 50,
+  cutCooldownMs: 500,
 };
 
 /** How long the rate counts as "limiting" after the producer last had to wait for it. */
 const LIMITED_WINDOW_MS = 1000;
-/** Window of the measured send and accept rates. */
-const MEASURE_WINDOW_MS = 1000;
+/** Window of the measured send rate (what a cut starts from, and what growth must keep up with). */
+const MEASURE_WINDOW_MS = 500;
+/** Growth only while the producer sends at least this fraction of the allowed rate (else CPU, slots or latency bind). */
+const USED_FRACTION = 0.4;
+/** Window of the reported accept rates (metrics, drain estimate): steadier than the control loop's. */
+const REPORT_WINDOW_MS = 10_000;
 
 /** Bytes over a sliding window, in fixed slots (cheap to update, exact enough for rates). */
 class WindowedSum {
@@ -70,7 +83,7 @@ class WindowedSum {
 
   constructor(
     private readonly windowMs: number,
-    slotCount = 10,
+    slotCount = 20,
   ) {
     this.slots = new Array<number>(slotCount).fill(0);
     this.slotMs = windowMs / slotCount;
@@ -98,7 +111,7 @@ class WindowedSum {
 export interface RateSnapshot {
   /** The rate calls are paced at now, bytes/s. */
   allowedBytesPerSecond: number;
-  /** Bytes/s handed to Firehose and accepted by it over the last second. */
+  /** Bytes/s handed to Firehose over the last second, and accepted by it over the last ten. */
   sentBytesPerSecond: number;
   acceptedBytesPerSecond: number;
   acceptedRecordsPerSecond: number;
@@ -120,8 +133,8 @@ export class RateController {
   private lastLimitedAt = Number.NEGATIVE_INFINITY;
   private latencyAvgMs: number | undefined;
   private readonly sent = new WindowedSum(MEASURE_WINDOW_MS);
-  private readonly accepted = new WindowedSum(MEASURE_WINDOW_MS);
-  private readonly acceptedRecords = new WindowedSum(MEASURE_WINDOW_MS);
+  private readonly accepted = new WindowedSum(REPORT_WINDOW_MS);
+  private readonly acceptedRecords = new WindowedSum(REPORT_WINDOW_MS);
 
   constructor(options: RateControllerOptions = {}) {
     const { now, ...rest } = options;
@@ -138,7 +151,10 @@ export class RateController {
 
   /** The largest call worth sending now: `batchSeconds` of the current rate, at least `minBatchBytes`. */
   batchBytes(hardLimit: number): number {
-    return Math.max(1, Math.min(hardLimit, Math.max(this.o.minBatchBytes, Math.floor(this.current * this.o.batchSeconds))));
+    return Math.max(
+      1,
+      Math.min(hardLimit, Math.max(this.o.minBatchBytes, Math.floor(this.current * this.o.batchSeconds))),
+    );
   }
 
   /** The producer had to wait for the rate: it has more to send than the rate lets through. */
@@ -162,6 +178,7 @@ export class RateController {
     const dt = Math.max(0, at - this.lastGrowthAt);
     this.lastGrowthAt = at;
     if (slow || at - this.lastLimitedAt > LIMITED_WINDOW_MS) return;
+    if (this.sent.rate(at) < this.current * USED_FRACTION) return;
     // never faster than slow start, whatever the cubic curve says after a long quiet spell
     const fastest = this.current * 2 ** (dt / this.o.doublingMs);
     const target = this.slowStart ? fastest : Math.min(fastest, this.cubic(at));
@@ -173,7 +190,7 @@ export class RateController {
     const at = this.now();
     if (r.acceptedBytes) this.accepted.add(at, r.acceptedBytes);
     if (r.acceptedRecords) this.acceptedRecords.add(at, r.acceptedRecords);
-    if (r.sentAt < this.lastCutAt) return; // congestion already acted on
+    if (r.sentAt < this.lastCutAt + this.o.cutCooldownMs) return; // congestion already acted on
     const measured = this.sent.rate(at);
     const from = measured > 0 ? Math.min(this.current, measured) : this.current;
     // fast convergence: a throttled rate lower than the previous one means others want a share; leave them more

@@ -1,6 +1,21 @@
-import { type FirehoseClient, PutRecordBatchCommand, type PutRecordBatchCommandOutput } from "@aws-sdk/client-firehose";
-import type { PackedRecord } from "./packer.js";
-import { buildPutRecordBatchInput } from "./request-builder.js";
+import {
+  type FirehoseClient,
+  PutRecordBatchCommand,
+  type PutRecordBatchCommandInput,
+  type PutRecordBatchCommandOutput,
+} from "@aws-sdk/client-firehose";
+import { type PackedRecord, recordData } from "./packer.js";
+
+/** The PutRecordBatch input for packed records; raw bytes go in `Data` (the SDK base64-encodes once). */
+export function buildPutRecordBatchInput(
+  streamName: string,
+  records: readonly PackedRecord[],
+): PutRecordBatchCommandInput {
+  return {
+    DeliveryStreamName: streamName,
+    Records: records.map((r) => ({ Data: recordData(r) })),
+  };
+}
 
 /** Per-entry result, index-aligned with the request's records. */
 export type EntryResult = { ok: true; recordId: string } | { ok: false; errorCode: string; errorMessage: string };

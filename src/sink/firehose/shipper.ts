@@ -2,14 +2,15 @@ import { setMaxListeners } from "node:events";
 import type { Logger } from "../../log.js";
 import type { Readiness } from "../sink.js";
 import type { Spool, SpooledLine } from "../spool/spool.js";
-import { fullJitterDelay, jittered, sleep } from "./backoff.js";
+import { fullJitterDelay, jittered, sleep, whenAborted } from "./backoff.js";
 import type { PackLimits, ShipperTuning } from "./config.js";
-import { deadLetterLineFor, isDeadLetterLine, type S3DeadLetterWriter } from "./dead-letter.js";
+import { deadLetterLineFor, isDeadLetterLine, OversizeToS3, type S3DeadLetterWriter } from "./dead-letter.js";
 import { type PaceLimits, Pacer, Slots } from "./pacer.js";
 import { BatchBuilder, billedUnits, type PackedRecord, splitRecord } from "./packer.js";
 import { RateController, type RateControllerOptions } from "./rate-controller.js";
 import { type FirehoseService, isThrottlingCode, type PutOutcome } from "./service.js";
 import type { ProducerMetrics } from "./sink-metrics.js";
+import { StreamHealth } from "./stream-health.js";
 
 type Line = SpooledLine & { payload: Buffer };
 type Rec = PackedRecord<Line>;
@@ -30,29 +31,6 @@ export interface ShipperDeps {
   rateControl?: RateControllerOptions;
 }
 
-interface Blocked {
-  code: string;
-  message: string;
-  since: number;
-}
-
-interface S3Job {
-  line: SpooledLine;
-  reason: string;
-}
-
-/**
- * A fresh promise that resolves when `signal` aborts; `detach()` once done with it. (Racing one long-lived pending
- * promise on every wait instead would keep a reaction per call alive until it settles: memory grows without bound.)
- */
-function whenAborted(signal: AbortSignal): { promise: Promise<void>; detach: () => void } {
-  let listener!: () => void;
-  const promise = new Promise<void>((resolve) => (listener = resolve));
-  if (signal.aborted) listener();
-  else signal.addEventListener("abort", listener, { once: true });
-  return { promise, detach: () => signal.removeEventListener("abort", listener) };
-}
-
 /**
  * Drains the spool to Firehose: reads records from disk in bounded windows, packs them, sends with bounded concurrency
  * under the pacing limits, acknowledges each record in the spool only once Firehose returned a RecordId for it (or it
@@ -65,11 +43,8 @@ export class Shipper {
   private readonly pacer: Pacer;
   readonly rate: RateController;
   private readonly tasks = new Set<Promise<void>>();
-  private readonly s3Queue: S3Job[] = [];
-  private s3Worker: Promise<void> | undefined;
-  /** Cleared synchronously when the queue is seen empty, so a job queued right then still starts a worker. */
-  private s3Running = false;
-  private blocked: Blocked | undefined;
+  private readonly oversize: OversizeToS3;
+  private readonly health: StreamHealth;
   private flushing = false;
   /** Lines read from the spool into the batch being assembled (not yet a delivery task). */
   private building = 0;
@@ -86,6 +61,16 @@ export class Shipper {
     this.rate = new RateController({ ...d.rateControl, maxRate: d.pacing.bytesPerSecond });
     this.pacer = new Pacer(d.pacing, this.rate);
     this.random = d.random ?? Math.random;
+    this.health = new StreamHealth(d.service.streamName, d.spool, d.logger, d.metrics);
+    this.oversize = new OversizeToS3({
+      spool: d.spool,
+      writer: d.deadLetters,
+      logger: d.logger,
+      metrics: d.metrics,
+      retryCapMs: d.tuning.deadLetterRetryCapMs,
+      abandon: this.abandon.signal,
+      random: this.random,
+    });
   }
 
   start(): void {
@@ -97,20 +82,8 @@ export class Shipper {
   }
 
   readiness(): Readiness {
-    if (this.blocked) {
-      return {
-        ready: false,
-        reason: `Firehose stream "${this.d.service.streamName}" is unusable (${this.blocked.code}: ${this.blocked.message}); records are kept in the spool and retried`,
-      };
-    }
-    const parked = this.s3Queue.length;
-    if (parked > 0 && !this.d.deadLetters) {
-      return {
-        ready: false,
-        reason: `${parked} record(s) exceed Firehose's 1,024,000-byte record limit and are held in the spool: set DEAD_LETTER_URL=s3://bucket/prefix so they can be written to S3`,
-      };
-    }
-    return { ready: true };
+    const reason = this.health.reason() ?? this.oversize.readinessReason();
+    return reason ? { ready: false, reason } : { ready: true };
   }
 
   /**
@@ -127,19 +100,19 @@ export class Shipper {
         !this.d.spool.hasUnread() &&
         this.tasks.size === 0 &&
         this.building === 0 &&
-        (this.s3Queue.length === 0 || !this.d.deadLetters) &&
-        !this.blocked
+        this.oversize.idle &&
+        !this.health.blocked
       ) {
         drained = true;
         break;
       }
-      if (this.blocked) break; // a blocked stream will not recover within a shutdown deadline
+      if (this.health.blocked) break; // a blocked stream will not recover within a shutdown deadline
       await sleep(Math.min(20, deadline - Date.now()));
     }
     this.stopReading.abort();
     this.abandon.abort();
     await Promise.allSettled([...this.tasks]);
-    await this.s3Worker;
+    await this.oversize.stopped();
     await this.loop;
     return { drained };
   }
@@ -154,7 +127,7 @@ export class Shipper {
         this.slots.release();
         break;
       }
-      while (this.blocked && !signal.aborted) await sleep(100, signal);
+      while (this.health.blocked && !signal.aborted) await sleep(100, signal);
       let batch: Rec[] | undefined;
       try {
         batch = await this.nextBatch(signal);
@@ -207,7 +180,7 @@ export class Shipper {
       if (line) {
         if (!line.payload) {
           this.d.spool.consume();
-          this.toS3(
+          this.oversize.add(
             { ...line },
             `record of ${line.payloadBytes} bytes exceeds Firehose's ${this.d.limits.maxRecordBytes}-byte record limit`,
           );
@@ -272,7 +245,7 @@ export class Shipper {
       metrics.requestSeconds.observe({ outcome: outcome.kind }, latencyMs / 1000);
 
       if (outcome.kind === "replied") {
-        this.unblock();
+        this.health.unblock();
         const failed: Rec[] = [];
         let throttled = 0;
         let acceptedBytes = 0;
@@ -322,12 +295,12 @@ export class Shipper {
         continue;
       }
       if (outcome.kind === "blocked") {
-        this.block(outcome);
+        this.health.block(outcome);
         await sleep(jittered(tuning.blockedRetryMs, this.random), abandon);
         continue;
       }
       // invalid: bisect records, then lines within a record, until the poison line is alone.
-      this.unblock();
+      this.health.unblock();
       if (pending.length > 1) {
         const mid = Math.ceil(pending.length / 2);
         await this.deliver(pending.slice(0, mid));
@@ -360,7 +333,7 @@ export class Shipper {
     const reason = `Firehose rejected the record: ${outcome.code}: ${outcome.message}`;
     if (isDeadLetterLine(line.payload)) {
       // A dead letter Firehose refuses too goes to S3 as is, rather than being wrapped again and again.
-      this.toS3(line, reason);
+      this.oversize.add(line, reason);
       return;
     }
     const replacement = deadLetterLineFor(line.payload, reason);
@@ -383,97 +356,6 @@ export class Shipper {
       reason,
       bytes: line.payloadBytes,
     });
-  }
-
-  // ------------------------------------------------------------------ oversize records → S3
-
-  private toS3(line: SpooledLine, reason: string): void {
-    const { payload: _dropped, ...ref } = line; // keep only the reference: the payload is re-read from disk when written
-    this.s3Queue.push({ line: ref, reason });
-    if (!this.d.deadLetters) {
-      this.d.logger.error(
-        "a record cannot go through Firehose and DEAD_LETTER_URL is not set; it is held in the spool",
-        {
-          reason,
-          bytes: line.payloadBytes,
-        },
-      );
-      return;
-    }
-    if (!this.s3Running) {
-      this.s3Running = true;
-      this.s3Worker = this.drainS3();
-    }
-  }
-
-  private async drainS3(): Promise<void> {
-    const writer = this.d.deadLetters!;
-    const abandon = this.abandon.signal;
-    let attempt = 0;
-    for (;;) {
-      if (this.s3Queue.length === 0 || abandon.aborted) {
-        this.s3Running = false;
-        return;
-      }
-      const job = this.s3Queue[0]!;
-      try {
-        const payload = await this.d.spool.readPayload(job.line);
-        const abandoned = whenAborted(abandon);
-        const key = await Promise.race([
-          writer.write(payload, job.reason),
-          abandoned.promise.then(() => undefined),
-        ]).finally(abandoned.detach);
-        if (key === undefined) continue; // shutting down: the line stays unacknowledged in the spool
-        this.s3Queue.shift();
-        this.d.spool.ack([job.line]);
-        this.d.metrics.deadLetters.inc({ path: "s3" });
-        attempt = 0;
-        this.d.logger.warn("record too large for Firehose written to S3 as a dead letter", {
-          bucket: writer.location.bucket,
-          key,
-          reason: job.reason,
-        });
-      } catch (err) {
-        attempt++;
-        this.d.logger.warn("dead-letter write to S3 failed; the record stays in the spool and is retried", {
-          error: (err as Error).message,
-          attempt,
-        });
-        await sleep(fullJitterDelay(attempt, 500, this.d.tuning.deadLetterRetryCapMs, this.random), abandon);
-      }
-    }
-  }
-
-  // ------------------------------------------------------------------ blocked stream
-
-  private block(outcome: { code: string; message: string }): void {
-    if (!this.blocked) {
-      this.d.logger.error(
-        "FIREHOSE STREAM UNUSABLE: stopped draining; records are kept in the spool and retried slowly. Check that the stream exists in this region and account, the IAM policy allows firehose:PutRecordBatch, and the KMS key is usable.",
-        {
-          stream: this.d.service.streamName,
-          code: outcome.code,
-          message: outcome.message,
-          spool: this.d.spool.stats(),
-        },
-      );
-      this.blocked = { code: outcome.code, message: outcome.message, since: Date.now() };
-      this.d.metrics.blocked.set(1);
-    } else if (Date.now() - this.blocked.since > 60_000) {
-      this.d.logger.error("Firehose stream still unusable", {
-        stream: this.d.service.streamName,
-        code: outcome.code,
-        spool: this.d.spool.stats(),
-      });
-      this.blocked.since = Date.now();
-    }
-  }
-
-  private unblock(): void {
-    if (!this.blocked) return;
-    this.d.logger.info("Firehose stream usable again; draining the spool", { stream: this.d.service.streamName });
-    this.blocked = undefined;
-    this.d.metrics.blocked.set(0);
   }
 
   private logRetry(message: string, meta: Record<string, unknown>): void {
