@@ -238,8 +238,15 @@ async function contended(name: string, count: number, mib: number, seconds: numb
 }
 
 /** One producer draining a backlog of `mb` MB (spooled while Firehose was down) into a `mib` MiB/s stream. */
-async function drain(mb: number, mib: number): Promise<CaseResult> {
-  const quota = quotaOf(mib);
+/**
+ * One producer draining a backlog of `mb` MB (spooled while Firehose was down) into a `mib` MiB/s stream, or into a
+ * stream with no quota at all (`mib` undefined: what CPU and the producer itself allow on this machine right now).
+ */
+async function drain(
+  mb: number,
+  mib: number | undefined,
+): Promise<CaseResult & { seconds: number; firstCallSeconds: number; bytes: number }> {
+  const quota = quotaOf(mib ?? 1);
   const stub = await startFirehoseStub({ streamName: STREAM, keepData: false });
   stub.setLatency(20);
   stub.setMode({ kind: "unavailable" });
@@ -253,7 +260,7 @@ async function drain(mb: number, mib: number): Promise<CaseResult> {
   await filler.sink.close(0);
   filler.client.destroy();
   stub.setMode({ kind: "ok" });
-  stub.setQuota(quota);
+  stub.setQuota(mib === undefined ? undefined : quota);
   stub.callers.clear();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -264,7 +271,18 @@ async function drain(mb: number, mib: number): Promise<CaseResult> {
   stopTrace();
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  const result = summarize("drain", stub, [p], quota, t0, 0, cpu, wall, drained ? "" : "NOT DRAINED");
+  const name =
+    mib === undefined
+      ? `3b. the same backlog, no quota (the producer's own ceiling)`
+      : `3. one producer, ${mb} MB backlog, ${mib} MiB/s stream`;
+  const caller = stub.callers.get(p.key);
+  const result = {
+    ...summarize(name, stub, [p], quota, t0, 0, cpu, wall, drained ? "" : "NOT DRAINED"),
+    seconds: ((caller?.lastAcceptedAt ?? t0) - t0) / 1000,
+    firstCallSeconds: ((caller?.firstCallAt ?? t0) - t0) / 1000,
+    bytes: caller?.acceptedBytes ?? 0,
+  };
+  if (mib === undefined) result.drainRatio = Number.NaN;
   await p.sink.close(5000);
   await stub.close();
   p.client.destroy();
@@ -283,20 +301,35 @@ export async function quotaBench(only: Set<string>, seconds: number): Promise<st
     process.stderr.write("quota: three producers...\n");
     results.push(await contended("2. three producers, one 1 MiB/s stream, each fed 2× its share", 3, 1, seconds));
   }
+  const notes: string[] = [];
   if (only.has("drain")) {
     process.stderr.write("quota: 50 MB backlog...\n");
-    results.push(await drain(50, 8));
+    const quota = await drain(50, 8);
+    process.stderr.write("quota: 50 MB backlog, no quota...\n");
+    const free = await drain(50, undefined);
+    results.push(quota, free);
+    const ideal = (quota.bytes - 8 * MiB) / (8 * MiB);
+    const freeRate = free.bytes / MiB / Math.max(0.001, free.seconds - free.firstCallSeconds);
+    const bound =
+      freeRate < 8 * 1.05
+        ? "CPU: without a quota the producer sends no faster than the quota here"
+        : "the quota and how fast the controller finds it: without a quota the producer sends faster";
+    notes.push(
+      `Case 3: ${fmt(quota.seconds, 1)} s from opening the spool to the last acceptance (first call after ${fmt(quota.firstCallSeconds, 1)} s: spool recovery), ideal ${fmt(ideal, 1)} s; with no quota the same backlog takes ${fmt(free.seconds, 1)} s (${fmt(freeRate, 1)} MiB/s once sending, ${fmt(free.cpuCores)} cores used): bound by ${bound}.`,
+      "",
+    );
   }
   if (results.length === 0) return [];
   return [
     `### Throughput under a stream quota (stub: token buckets on bytes/s, records/s, requests/s with 1 s of burst; ${LINE_BYTES} B lines; 20 ms stub latency; fed for ${seconds} s; 1-min load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)})`,
     "",
-    "| case | goodput / quota | throttled / entries sent | drain / ideal | share per producer | fairness (min/max) | largest call | billed / ideal | acknowledged lost | CPU (cores) |",
+    "| case | goodput / quota | throttled / entries sent | drain / ideal | share per producer | fairness (min/max) | largest call | billed / ideal | acknowledged, not delivered | CPU (cores) |",
     "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ...results.map(
       (r) =>
         `| ${r.name}${r.note ? ` **${r.note}**` : ""} | ${fmt(r.goodput)} | ${fmt(r.throttled * 100, 1)} % | ${fmt(r.drainRatio)} | ${r.shares.map((s) => fmt(s)).join(" / ")} | ${fmt(r.fairness)} | ${r.maxCallRecords} records, ${(r.maxCallBytes / MiB).toFixed(2)} MiB | ${fmt(r.billedRatio)} | ${r.lost} | ${fmt(r.cpuCores)} |`,
     ),
     "",
+    ...notes,
   ];
 }

@@ -142,8 +142,8 @@ describe("adaptive rate controller", () => {
     const afterCut = c.rate;
     clock.t = 510;
     c.onThrottle({ sentAt: 495 }); // sent before the cut: same congestion, no second cut
-    clock.t = 900;
-    c.onThrottle({ sentAt: 850 }); // sent within the cool-down: the stream's answer to the cut lags it
+    clock.t = 700;
+    c.onThrottle({ sentAt: 650 }); // sent within the cool-down: the stream's answer to the cut lags it
     assert.equal(c.rate, afterCut);
     clock.t = 1100;
     c.onThrottle({ sentAt: 1050 }); // still throttled after it: cut again

@@ -114,6 +114,9 @@ describe("config: fixed send limits are optional ceilings", () => {
     assert.equal(sink.maxRequestsPerSecond, undefined);
     const capped = loadConfig({ ...base, FIREHOSE_MAX_BYTES_PER_SECOND: "2097152" }).sink;
     assert.equal(capped.kind === "firehose" && capped.maxBytesPerSecond, 2_097_152);
-    assert.throws(() => loadConfig({ ...base, FIREHOSE_MAX_BYTES_PER_SECOND: "fast" }), /FIREHOSE_MAX_BYTES_PER_SECOND/);
+    assert.throws(
+      () => loadConfig({ ...base, FIREHOSE_MAX_BYTES_PER_SECOND: "fast" }),
+      /FIREHOSE_MAX_BYTES_PER_SECOND/,
+    );
   });
 });

@@ -63,7 +63,7 @@ const DEFAULTS = {
   minBatchBytes: 32 * 1024,
   latencyFactor: 2,
   latencySlackMs: 50,
-  cutCooldownMs: 500,
+  cutCooldownMs: 250,
 };
 
 /** How long the rate counts as "limiting" after the producer last had to wait for it. */
@@ -133,6 +133,7 @@ export class RateController {
   private lastLimitedAt = Number.NEGATIVE_INFINITY;
   private latencyAvgMs: number | undefined;
   private readonly sent = new WindowedSum(MEASURE_WINDOW_MS);
+  private readonly acceptedRecent = new WindowedSum(MEASURE_WINDOW_MS);
   private readonly accepted = new WindowedSum(REPORT_WINDOW_MS);
   private readonly acceptedRecords = new WindowedSum(REPORT_WINDOW_MS);
 
@@ -171,6 +172,7 @@ export class RateController {
   onSuccess(r: { sentAt: number; latencyMs: number; acceptedBytes: number; acceptedRecords: number }): void {
     const at = this.now();
     this.accepted.add(at, r.acceptedBytes);
+    this.acceptedRecent.add(at, r.acceptedBytes);
     this.acceptedRecords.add(at, r.acceptedRecords);
     const slow =
       this.latencyAvgMs !== undefined && r.latencyMs > this.latencyAvgMs * this.o.latencyFactor + this.o.latencySlackMs;
@@ -188,11 +190,18 @@ export class RateController {
   /** Some entries were accepted and others throttled: count the accepted ones, then cut. */
   onThrottle(r: { sentAt: number; acceptedBytes?: number; acceptedRecords?: number }): void {
     const at = this.now();
-    if (r.acceptedBytes) this.accepted.add(at, r.acceptedBytes);
+    if (r.acceptedBytes) {
+      this.accepted.add(at, r.acceptedBytes);
+      this.acceptedRecent.add(at, r.acceptedBytes);
+    }
     if (r.acceptedRecords) this.acceptedRecords.add(at, r.acceptedRecords);
     if (r.sentAt < this.lastCutAt + this.o.cutCooldownMs) return; // congestion already acted on
     const measured = this.sent.rate(at);
-    const from = measured > 0 ? Math.min(this.current, measured) : this.current;
+    let from = measured > 0 ? Math.min(this.current, measured) : this.current;
+    // Leaving slow start the rate may be several times the quota (the stream's burst hid it): start from what the
+    // stream actually accepted lately instead, or the next few cuts would all be spent getting back under it.
+    const accepted = this.acceptedRecent.rate(at);
+    if (this.slowStart && accepted > 0) from = Math.min(from, accepted);
     // fast convergence: a throttled rate lower than the previous one means others want a share; leave them more
     this.wMaxPrevious = this.wMax;
     this.wMax = !this.slowStart && from < this.wMaxPrevious ? (from * (1 + this.o.beta)) / 2 : from;
