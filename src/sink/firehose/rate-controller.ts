@@ -188,7 +188,7 @@ export class RateController {
   }
 
   /** Some entries were accepted and others throttled: count the accepted ones, then cut. */
-  onThrottle(r: { sentAt: number; acceptedBytes?: number; acceptedRecords?: number }): void {
+  onThrottle(r: { sentAt: number; acceptedBytes?: number; acceptedRecords?: number; throttledBytes?: number }): void {
     const at = this.now();
     if (r.acceptedBytes) {
       this.accepted.add(at, r.acceptedBytes);
@@ -202,6 +202,11 @@ export class RateController {
     // stream actually accepted lately instead, or the next few cuts would all be spent getting back under it.
     const accepted = this.acceptedRecent.rate(at);
     if (this.slowStart && accepted > 0) from = Math.min(from, accepted);
+    // The share of this call's bytes the stream took says how far over it we are (no deeper than halving).
+    if (this.slowStart && r.throttledBytes) {
+      const took = (r.acceptedBytes ?? 0) / ((r.acceptedBytes ?? 0) + r.throttledBytes);
+      from *= Math.max(0.5, took);
+    }
     // fast convergence: a throttled rate lower than the previous one means others want a share; leave them more
     this.wMaxPrevious = this.wMax;
     this.wMax = !this.slowStart && from < this.wMaxPrevious ? (from * (1 + this.o.beta)) / 2 : from;

@@ -248,6 +248,7 @@ export class Shipper {
         this.health.unblock();
         const failed: Rec[] = [];
         let throttled = 0;
+        let throttledBytes = 0;
         let acceptedBytes = 0;
         outcome.entries.forEach((entry, i) => {
           const rec = pending[i]!;
@@ -257,13 +258,16 @@ export class Shipper {
           } else {
             failed.push(rec);
             metrics.entryFailures.inc({ code: entry.errorCode });
-            if (isThrottlingCode(entry.errorCode)) throttled++;
+            if (isThrottlingCode(entry.errorCode)) {
+              throttled++;
+              throttledBytes += rec.bytes;
+            }
           }
         });
         const result = { sentAt: started, latencyMs, acceptedBytes, acceptedRecords: pending.length - failed.length };
         if (throttled > 0) {
           metrics.throttledEntries.inc(throttled);
-          this.rate.onThrottle(result);
+          this.rate.onThrottle({ ...result, throttledBytes });
         } else this.rate.onSuccess(result);
         if (failed.length === 0) return;
         // Progress (some entries accepted) restarts the backoff; a reply where everything failed grows it.
