@@ -1,19 +1,17 @@
 import { setMaxListeners } from "node:events";
 import type { Logger } from "../../log.js";
 import type { Readiness } from "../sink.js";
-import type { Spool, SpooledLine } from "../spool/spool.js";
-import { fullJitterDelay, jittered, sleep, whenAborted } from "./backoff.js";
+import type { Spool } from "../spool/spool.js";
+import { sleep, whenAborted } from "./backoff.js";
 import type { PackLimits, ShipperTuning } from "./config.js";
-import { deadLetterLineFor, isDeadLetterLine, OversizeToS3, type S3DeadLetterWriter } from "./dead-letter.js";
+import { OversizeToS3, type S3DeadLetterWriter } from "./dead-letter.js";
+import { Delivery, type Line, type Rec } from "./delivery.js";
 import { type PaceLimits, Pacer, Slots } from "./pacer.js";
-import { BatchBuilder, billedUnits, type PackedRecord, splitRecord } from "./packer.js";
+import { BatchBuilder } from "./packer.js";
 import { RateController, type RateControllerOptions } from "./rate-controller.js";
-import { type FirehoseService, isThrottlingCode, type PutOutcome } from "./service.js";
+import type { FirehoseService } from "./service.js";
 import type { ProducerMetrics } from "./sink-metrics.js";
 import { StreamHealth } from "./stream-health.js";
-
-type Line = SpooledLine & { payload: Buffer };
-type Rec = PackedRecord<Line>;
 
 export interface ShipperDeps {
   spool: Spool;
@@ -49,8 +47,7 @@ export class Shipper {
   /** Lines read from the spool into the batch being assembled (not yet a delivery task). */
   private building = 0;
   private loop: Promise<void> | undefined;
-  private lastLoggedRetry = 0;
-  private readonly random: () => number;
+  private readonly delivery: Delivery;
   /** Aborted when stop() starts flushing, so a batch waiting out its linger is sent at once. */
   private readonly flushRequest = new AbortController();
 
@@ -60,7 +57,7 @@ export class Shipper {
     this.slots = new Slots(d.maxInFlight);
     this.rate = new RateController({ ...d.rateControl, maxRate: d.pacing.bytesPerSecond });
     this.pacer = new Pacer(d.pacing, this.rate);
-    this.random = d.random ?? Math.random;
+    const random = d.random ?? Math.random;
     this.health = new StreamHealth(d.service.streamName, d.spool, d.logger, d.metrics);
     this.oversize = new OversizeToS3({
       spool: d.spool,
@@ -69,7 +66,16 @@ export class Shipper {
       metrics: d.metrics,
       retryCapMs: d.tuning.deadLetterRetryCapMs,
       abandon: this.abandon.signal,
-      random: this.random,
+      random,
+    });
+    this.delivery = new Delivery({
+      ...d,
+      pacer: this.pacer,
+      rate: this.rate,
+      health: this.health,
+      oversize: this.oversize,
+      abandon: this.abandon.signal,
+      random,
     });
   }
 
@@ -144,7 +150,8 @@ export class Shipper {
         continue;
       }
       this.d.metrics.inFlight.set(this.slots.inUse);
-      const task: Promise<void> = this.deliver(batch)
+      const task: Promise<void> = this.delivery
+        .deliver(batch)
         .catch((err: unknown) => {
           this.d.logger.error("firehose delivery failed unexpectedly; records stay in the spool", {
             error: (err as Error).message,
@@ -215,157 +222,5 @@ export class Shipper {
     clearTimeout(timer);
     stopped.detach();
     flush.detach();
-  }
-
-  // ------------------------------------------------------------------ delivery
-
-  private async deliver(records: Rec[]): Promise<void> {
-    const { metrics, tuning } = this.d;
-    const abandon = this.abandon.signal;
-    let pending = records;
-    let attempt = 0;
-    while (pending.length > 0) {
-      if (abandon.aborted) return;
-      const bytes = pending.reduce((n, r) => n + r.bytes, 0);
-      const waitedBefore = this.pacer.waitedMs;
-      if (!(await this.pacer.acquire(pending.length, bytes, abandon))) return;
-      if (this.pacer.waitedMs > waitedBefore)
-        metrics.pacingWaitSeconds.inc((this.pacer.waitedMs - waitedBefore) / 1000);
-      metrics.batchRecords.observe(pending.length);
-      metrics.batchBytes.observe(bytes);
-      this.rate.onSend(bytes);
-      const started = performance.now();
-      const abandoned = whenAborted(abandon);
-      const outcome = await Promise.race([
-        this.d.service.put(pending),
-        abandoned.promise.then(() => undefined),
-      ]).finally(abandoned.detach);
-      if (outcome === undefined) return; // shutting down: the records stay unacknowledged in the spool
-      const latencyMs = performance.now() - started;
-      metrics.requestSeconds.observe({ outcome: outcome.kind }, latencyMs / 1000);
-
-      if (outcome.kind === "replied") {
-        this.health.unblock();
-        const failed: Rec[] = [];
-        let throttled = 0;
-        let throttledBytes = 0;
-        let acceptedBytes = 0;
-        outcome.entries.forEach((entry, i) => {
-          const rec = pending[i]!;
-          if (entry.ok) {
-            this.accepted(rec);
-            acceptedBytes += rec.bytes;
-          } else {
-            failed.push(rec);
-            metrics.entryFailures.inc({ code: entry.errorCode });
-            if (isThrottlingCode(entry.errorCode)) {
-              throttled++;
-              throttledBytes += rec.bytes;
-            }
-          }
-        });
-        const result = { sentAt: started, latencyMs, acceptedBytes, acceptedRecords: pending.length - failed.length };
-        if (throttled > 0) {
-          metrics.throttledEntries.inc(throttled);
-          this.rate.onThrottle({ ...result, throttledBytes });
-        } else this.rate.onSuccess(result);
-        if (failed.length === 0) return;
-        // Progress (some entries accepted) restarts the backoff; a reply where everything failed grows it.
-        attempt = failed.length < pending.length ? 1 : attempt + 1;
-        metrics.retries.inc({ kind: "entries" }, failed.length);
-        this.logRetry(`${failed.length} of ${pending.length} Firehose records failed; resending only those`, {
-          code: (outcome.entries.find((e) => !e.ok) as { errorCode: string } | undefined)?.errorCode,
-          attempt,
-        });
-        pending = failed;
-        await sleep(fullJitterDelay(attempt, tuning.backoffBaseMs, tuning.backoffCapMs, this.random), abandon);
-        continue;
-      }
-
-      metrics.requestErrors.inc({ code: outcome.code });
-      if (outcome.kind === "retryable" && isThrottlingCode(outcome.code)) {
-        metrics.throttledCalls.inc();
-        this.rate.onThrottle({ sentAt: started });
-      }
-      if (outcome.kind === "retryable") {
-        attempt++;
-        metrics.retries.inc({ kind: "request" });
-        this.logRetry("PutRecordBatch failed; retrying with backoff", {
-          code: outcome.code,
-          message: outcome.message,
-          attempt,
-        });
-        await sleep(fullJitterDelay(attempt, tuning.backoffBaseMs, tuning.backoffCapMs, this.random), abandon);
-        continue;
-      }
-      if (outcome.kind === "blocked") {
-        this.health.block(outcome);
-        await sleep(jittered(tuning.blockedRetryMs, this.random), abandon);
-        continue;
-      }
-      // invalid: bisect records, then lines within a record, until the poison line is alone.
-      this.health.unblock();
-      if (pending.length > 1) {
-        const mid = Math.ceil(pending.length / 2);
-        await this.deliver(pending.slice(0, mid));
-        await this.deliver(pending.slice(mid));
-        return;
-      }
-      const only = pending[0]!;
-      if (only.lines.length > 1) {
-        const [a, b] = splitRecord(only);
-        await this.deliver([a]);
-        await this.deliver([b]);
-        return;
-      }
-      await this.poison(only.lines[0]!, outcome);
-      return;
-    }
-  }
-
-  private accepted(rec: Rec): void {
-    const { metrics } = this.d;
-    this.d.spool.ack(rec.lines);
-    metrics.recordsSent.inc();
-    metrics.linesSent.inc(rec.lines.length);
-    metrics.bytesSent.inc(rec.bytes);
-    metrics.billedUnits.inc(billedUnits(rec.bytes));
-  }
-
-  /** A single line Firehose refuses: append a dead_letter envelope for it to the spool, then acknowledge the original. */
-  private async poison(line: Line, outcome: Extract<PutOutcome, { kind: "invalid" }>): Promise<void> {
-    const reason = `Firehose rejected the record: ${outcome.code}: ${outcome.message}`;
-    if (isDeadLetterLine(line.payload)) {
-      // A dead letter Firehose refuses too goes to S3 as is, rather than being wrapped again and again.
-      this.oversize.add(line, reason);
-      return;
-    }
-    const replacement = deadLetterLineFor(line.payload, reason);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.d.spool.append([replacement], { force: true });
-        break;
-      } catch (err) {
-        if (this.abandon.signal.aborted) return; // still unacknowledged: it is retried on the next start
-        this.d.logger.warn("could not spool a dead letter; retrying", { error: (err as Error).message });
-        await sleep(
-          fullJitterDelay(attempt, this.d.tuning.backoffBaseMs, this.d.tuning.backoffCapMs, this.random),
-          this.abandon.signal,
-        );
-      }
-    }
-    this.d.spool.ack([line]);
-    this.d.metrics.deadLetters.inc({ path: "firehose" });
-    this.d.logger.warn("Firehose refused a record; it travels on as a dead_letter envelope", {
-      reason,
-      bytes: line.payloadBytes,
-    });
-  }
-
-  private logRetry(message: string, meta: Record<string, unknown>): void {
-    // Retries are routine under throttling; one line per few seconds is enough (the metrics count every one).
-    if (Date.now() - this.lastLoggedRetry < 5000) return;
-    this.lastLoggedRetry = Date.now();
-    this.d.logger.warn(message, meta);
   }
 }
