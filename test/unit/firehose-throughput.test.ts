@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
+import type { AddressInfo } from "node:net";
 import { describe, test } from "node:test";
 import { loadConfig } from "../../src/config.js";
+import { silentLogger } from "../../src/log.js";
+import { Metrics } from "../../src/ops/metrics.js";
+import { combineReadiness } from "../../src/ops/readiness.js";
+import { createApp } from "../../src/webhook/app.js";
 import { awsError, envelopeOfSize, lineOf, okReply, openHarness } from "../helpers/firehose-harness.js";
 
 const MiB = 1024 * 1024;
@@ -38,6 +43,28 @@ describe("firehose sink: adaptive rate", () => {
         Math.max(...callBytes.slice(1)) <= MiB / 10 + 2000,
         "later calls are no larger than the cut rate allows",
       );
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  test("per-entry InternalFailure is resent but is not throttling: the rate is not cut", async () => {
+    const h = await openHarness({
+      rateControl: {},
+      firehose: (records, call) => {
+        if (call < 3) {
+          const res = records.map(() => ({ ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure." }));
+          return { FailedPutCount: res.length, RequestResponses: res };
+        }
+        return okReply(records.length);
+      },
+    });
+    try {
+      const envs = Array.from({ length: 20 }, (_, i) => envelopeOfSize(i, 1000));
+      await h.sink.write(envs);
+      await h.until(() => h.recorded.accepted.length >= 20, 10_000, "all accepted");
+      assert.equal(await h.metric("producer_throttled_entries_total"), 0);
+      assert.ok((await h.metric("producer_rate_limit_bytes_per_second")) >= MiB);
     } finally {
       await h.cleanup();
     }
@@ -118,5 +145,50 @@ describe("config: fixed send limits are optional ceilings", () => {
       () => loadConfig({ ...base, FIREHOSE_MAX_BYTES_PER_SECOND: "fast" }),
       /FIREHOSE_MAX_BYTES_PER_SECOND/,
     );
+  });
+});
+
+describe("/readyz detail", () => {
+  test("every part's detail is shown, ready or not; the first part that is not ready gives the reason", async () => {
+    let sinkReady = true;
+    const readiness = combineReadiness([
+      () =>
+        sinkReady
+          ? { ready: true, detail: { drain_seconds: 12.5 } }
+          : { ready: false, reason: "spool full", detail: { drain_seconds: 99 } },
+      () => ({ ready: false, reason: "poller: lease lost" }),
+    ]);
+    const app = createApp({
+      sink: {
+        kind: "test",
+        write: async () => undefined,
+        readiness: () => ({ ready: true }),
+        close: async () => undefined,
+      },
+      logger: silentLogger(),
+      metrics: new Metrics({ defaults: false }),
+      secrets: ["s"],
+      allowUnsigned: false,
+      maxBodyBytes: 1024,
+      readiness,
+    });
+    const server = await new Promise<import("node:http").Server>((resolve) => {
+      const s = app.listen(0, "127.0.0.1", () => resolve(s));
+    });
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/readyz`;
+      let res = await fetch(url);
+      assert.equal(res.status, 503);
+      assert.deepEqual(await res.json(), {
+        status: "not ready",
+        reason: "poller: lease lost",
+        detail: { drain_seconds: 12.5 },
+      });
+      sinkReady = false;
+      res = await fetch(url);
+      assert.deepEqual(await res.json(), { status: "not ready", reason: "spool full", detail: { drain_seconds: 99 } });
+    } finally {
+      server.close();
+    }
   });
 });
