@@ -194,6 +194,12 @@ describe("adaptive rate controller", () => {
     c.limited();
     c.onSuccess({ sentAt: 280, latencyMs: 20, acceptedBytes: 1, acceptedRecords: 1 });
     assert.ok(c.rate > before, "grows again once latency is back");
+    const grown = c.rate;
+    clock.t = 350;
+    c.onSend(c.rate * 0.05);
+    c.limited();
+    c.onSuccess({ sentAt: 300, latencyMs: 400, acceptedBytes: 1000, acceptedRecords: 1, sentBytes: 1000 });
+    assert.ok(c.rate > grown, "a much bigger call taking longer is an upload, not congestion");
   });
 
   test("batch size follows the rate: a tenth of a second of it, within the floor and the hard limit", () => {

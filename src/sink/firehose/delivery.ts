@@ -84,7 +84,13 @@ export class Delivery {
             }
           }
         });
-        const result = { sentAt: started, latencyMs, acceptedBytes, acceptedRecords: pending.length - failed.length };
+        const result = {
+          sentAt: started,
+          latencyMs,
+          acceptedBytes,
+          acceptedRecords: pending.length - failed.length,
+          sentBytes: bytes,
+        };
         if (throttled > 0) {
           metrics.throttledEntries.inc(throttled);
           this.d.rate.onThrottle({ ...result, throttledBytes });

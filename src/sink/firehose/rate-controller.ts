@@ -17,8 +17,8 @@
  *    every producer on a stream gains the same bytes/s in the same time while cuts are proportional to each one's
  *    rate: independent producers converge to equal shares without talking to each other. With "fast convergence" a
  *    producer whose throttled rate fell since its previous throttle releases a little more for newcomers.
- *  - Latency: while calls take more than `latencyFactor` × their usual time, the rate holds instead of growing
- *    (a slower service, or a congested link, is no place to probe for more).
+ *  - Latency: while calls take more than `latencyFactor` × their usual time (compared between calls of about the
+ *    same size), the rate holds instead of growing (a slower service, or a congested link, is no place to probe).
  *  - Growth only while the rate is what limits the producer (it had to wait for the rate recently, and it sends at
  *    least 40 % of it): an idle, trickling or CPU-bound producer keeps the rate it proved rather than inventing one it
  *    never tried.
@@ -132,6 +132,7 @@ export class RateController {
   private lastGrowthAt: number;
   private lastLimitedAt = Number.NEGATIVE_INFINITY;
   private latencyAvgMs: number | undefined;
+  private callBytesAvg: number | undefined;
   private readonly sent = new WindowedSum(MEASURE_WINDOW_MS);
   private readonly acceptedRecent = new WindowedSum(MEASURE_WINDOW_MS);
   private readonly accepted = new WindowedSum(REPORT_WINDOW_MS);
@@ -169,14 +170,28 @@ export class RateController {
   }
 
   /** A call sent at `sentAt` came back with every entry accepted (or with failures that were not throttling). */
-  onSuccess(r: { sentAt: number; latencyMs: number; acceptedBytes: number; acceptedRecords: number }): void {
+  onSuccess(r: {
+    sentAt: number;
+    latencyMs: number;
+    acceptedBytes: number;
+    acceptedRecords: number;
+    /** Size of the call; latency is only compared between calls of about the same size. */
+    sentBytes?: number;
+  }): void {
     const at = this.now();
     this.accepted.add(at, r.acceptedBytes);
     this.acceptedRecent.add(at, r.acceptedBytes);
     this.acceptedRecords.add(at, r.acceptedRecords);
+    const size = r.sentBytes ?? r.acceptedBytes;
+    // A bigger call takes longer to upload; that is not congestion (calls grow with the rate).
+    const comparable =
+      this.callBytesAvg === undefined || (size <= this.callBytesAvg * 1.5 && size >= this.callBytesAvg / 1.5);
     const slow =
-      this.latencyAvgMs !== undefined && r.latencyMs > this.latencyAvgMs * this.o.latencyFactor + this.o.latencySlackMs;
+      comparable &&
+      this.latencyAvgMs !== undefined &&
+      r.latencyMs > this.latencyAvgMs * this.o.latencyFactor + this.o.latencySlackMs;
     this.latencyAvgMs = this.latencyAvgMs === undefined ? r.latencyMs : this.latencyAvgMs * 0.9 + r.latencyMs * 0.1;
+    this.callBytesAvg = this.callBytesAvg === undefined ? size : this.callBytesAvg * 0.9 + size * 0.1;
     const dt = Math.max(0, at - this.lastGrowthAt);
     this.lastGrowthAt = at;
     if (slow || at - this.lastLimitedAt > LIMITED_WINDOW_MS) return;
