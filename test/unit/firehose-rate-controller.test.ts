@@ -98,11 +98,11 @@ function simulate(opts: {
 }
 
 describe("adaptive rate controller", () => {
-  test("grows while calls succeed and the rate is what holds the producer back (slow start doubles)", () => {
+  test("grows while calls succeed and the rate is what holds the producer back (slow start doubles every 500 ms)", () => {
     const { c, clock } = controlled({ initialRate: MiB });
     for (let i = 1; i <= 4; i++) {
-      for (let k = 1; k <= 5; k++) {
-        clock.t = (i - 1) * 250 + k * 50;
+      for (let k = 1; k <= 10; k++) {
+        clock.t = (i - 1) * 500 + k * 50;
         c.onSend(c.rate * 0.05); // sending at the allowed rate
       }
       c.limited();

@@ -58,7 +58,7 @@ const DEFAULTS = {
   maxRate: Number.POSITIVE_INFINITY,
   beta: 0.7,
   cubicC: 93_000,
-  doublingMs: 250,
+  doublingMs: 500,
   batchSeconds: 0.1,
   minBatchBytes: 32 * 1024,
   latencyFactor: 2,
@@ -196,8 +196,9 @@ export class RateController {
     this.lastGrowthAt = at;
     if (slow || at - this.lastLimitedAt > LIMITED_WINDOW_MS) return;
     if (this.sent.rate(at) < this.current * USED_FRACTION) return;
-    // never faster than slow start, whatever the cubic curve says after a long quiet spell
-    const fastest = this.current * 2 ** (dt / this.o.doublingMs);
+    // never faster than slow start, whatever the cubic curve says after a long quiet spell, and at most one
+    // doubling per reply (a stalled event loop must not turn into a jump)
+    const fastest = this.current * 2 ** (Math.min(dt, this.o.doublingMs) / this.o.doublingMs);
     const target = this.slowStart ? fastest : Math.min(fastest, this.cubic(at));
     if (target > this.current) this.current = this.clamp(target);
   }
