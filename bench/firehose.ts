@@ -3,12 +3,13 @@
  * in the same run with a naive one-record-per-event, in-memory producer (bench/_naive-producer.ts).
  *
  *   npm run bench -- firehose [--seconds 15] [--outage-seconds 30] [--rate 1000] [--firehose-latency-ms 20]
- *                             [--only billing,steady,spool,outage]
+ *                             [--only billing,steady,spool,outage,quota1,quota3,drain]
  *
  * 1. billing: 10,000 ~1 KB envelopes → billed 5 KB units vs the ideal (total bytes / 5,120), PutRecordBatch calls.
  * 2. steady:  signed webhooks at a steady rate (open loop) into the real CLI (`serve`, spool fsyncing) → ack latency
  *             p50/p99, calls and billed units per 10,000 records.
  * 3. outage:  the same load while the stub answers 500 for 30 s → peak RSS, acks during the outage, catch-up time.
+ * 4. quota1, quota3, drain: throughput against a stream quota (see bench/_firehose-quota.ts).
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
@@ -26,6 +27,7 @@ import { type Envelope, makeEnvelope, serializeEnvelope } from "../src/records/e
 import { openFirehoseSink } from "../src/sink/firehose/firehose-sink.js";
 import { type FirehoseStub, startFirehoseStub, stubEnv } from "../test/helpers/firehose-stub.js";
 import { freePort } from "../test/helpers/free-port.js";
+import { quotaBench } from "./_firehose-quota.js";
 import { percentile } from "./_load.js";
 
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
@@ -525,7 +527,11 @@ export async function run(args: string[]): Promise<void> {
     "",
   ];
   const onlyIdx = args.indexOf("--only");
-  const only = new Set(onlyIdx >= 0 ? (args[onlyIdx + 1] ?? "").split(",") : ["billing", "steady", "spool", "outage"]);
+  const only = new Set(
+    onlyIdx >= 0
+      ? (args[onlyIdx + 1] ?? "").split(",")
+      : ["billing", "steady", "spool", "outage", "quota1", "quota3", "drain"],
+  );
   if (args.includes("--skip-outage")) only.delete("outage");
   if (only.has("billing")) {
     process.stderr.write("billing...\n");
@@ -543,5 +549,6 @@ export async function run(args: string[]): Promise<void> {
     process.stderr.write("outage...\n");
     out.push(...(await outage(rate, outageSeconds, latencyMs)));
   }
+  out.push(...(await quotaBench(only, seconds)));
   process.stdout.write(`${out.join("\n")}\n`);
 }

@@ -47,6 +47,20 @@ const bool = (def: boolean) =>
 
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
 
+/** An optional ceiling: unset (the default) means none. Decimal digits only, like int. */
+const optionalInt = (min: number, max: number) =>
+  z
+    .preprocess(
+      (v) => (typeof v === "string" ? emptyToUndefined(v.trim()) : v),
+      z
+        .string()
+        .regex(/^\d+$/, { message: "must be a whole number written in decimal digits" })
+        .transform(Number)
+        .pipe(z.number().int().min(min).max(max))
+        .optional(),
+    )
+    .meta({ accepts: `an integer from ${min} to ${max}` });
+
 const isoDate = z.preprocess(
   emptyToUndefined,
   z
@@ -83,7 +97,9 @@ function directoryProblem(variable: string, path: string): string | undefined {
     try {
       accessSync(p, fsConstants.W_OK);
     } catch {
-      return `${variable}=${JSON.stringify(path)}: ${p} is not writable by this user; set ${variable} to a writable directory`;
+      const uid = process.getuid?.();
+      const who = uid === undefined ? "this user" : `this user (uid ${uid})`;
+      return `${variable}=${JSON.stringify(path)}: ${p} is not writable by ${who}; make it writable (the Docker image runs as uid 1000: for a bind mount, chown -R 1000:1000 the host directory) or set ${variable} to a writable directory`;
     }
     return undefined;
   }
@@ -387,19 +403,22 @@ export const CONFIG_VARIABLES = {
   },
   FIREHOSE_MAX_RECORDS_PER_SECOND: {
     group: "firehose",
-    schema: int(1, 10_000_000, 80_000),
-    meaning: "Client-side pace limit in Firehose records per second; keep it near 80 % of the stream's quota.",
+    schema: optionalInt(1, 10_000_000),
+    unset: "none: the send rate adapts to the stream's throttling (docs/throughput.md)",
+    meaning: "Optional ceiling on the adaptive send rate, in records per second.",
   },
   FIREHOSE_MAX_BYTES_PER_SECOND: {
     group: "firehose",
-    schema: int(1024, 1024 * 1024 * 1024, 800 * 1024),
-    meaning:
-      "Client-side pace limit in bytes per second: 80 % of the 1 MiB/s quota of most regions (use 4194304 where the quota is 5 MiB/s).",
+    schema: optionalInt(1024, 1024 * 1024 * 1024),
+    unset: "none: the send rate adapts to the stream's throttling (docs/throughput.md)",
+    meaning: "Optional ceiling on the adaptive send rate, in bytes per second.",
+    fix: "unset it to let the producer find the stream's quota by itself, or give a ceiling in bytes per second",
   },
   FIREHOSE_MAX_REQUESTS_PER_SECOND: {
     group: "firehose",
-    schema: int(1, 100_000, 800),
-    meaning: "Client-side pace limit in `PutRecordBatch` calls per second: 80 % of the 1,000 requests/s quota.",
+    schema: optionalInt(1, 100_000),
+    unset: "none: the send rate adapts to the stream's throttling (docs/throughput.md)",
+    meaning: "Optional ceiling on the adaptive send rate, in `PutRecordBatch` calls per second.",
   },
   FIREHOSE_MAX_IN_FLIGHT: {
     group: "firehose",
@@ -511,9 +530,10 @@ export interface Config {
         spoolMaxBytes: number;
         deadLetter: { bucket: string; prefix: string } | undefined;
         lingerMs: number;
-        maxRecordsPerSecond: number;
-        maxBytesPerSecond: number;
-        maxRequestsPerSecond: number;
+        /** Optional ceilings on the adaptive rate (undefined: none). */
+        maxRecordsPerSecond?: number | undefined;
+        maxBytesPerSecond?: number | undefined;
+        maxRequestsPerSecond?: number | undefined;
         maxInFlight: number;
       };
   state: StateLocation;

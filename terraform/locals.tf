@@ -47,6 +47,8 @@ locals {
       EMF_SERVICE_NAME = local.metrics_service_name
     },
     var.sync_start_date == null ? {} : { SYNC_START_DATE = var.sync_start_date },
+    # No per-task byte limit by default: the tasks share the stream's quota adaptively. Set only as a ceiling.
+    var.firehose_max_bytes_per_second == null ? {} : { FIREHOSE_MAX_BYTES_PER_SECOND = tostring(var.firehose_max_bytes_per_second) },
     var.extra_environment,
   )
 }

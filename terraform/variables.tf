@@ -641,6 +641,17 @@ variable "spool_max_bytes" {
   default     = 1073741824
 }
 
+variable "firehose_max_bytes_per_second" {
+  type        = number
+  description = "Optional per-task ceiling (FIREHOSE_MAX_BYTES_PER_SECOND) on the send rate. Default null: no ceiling; every task finds the stream's quota from Firehose's throttling and the tasks share it."
+  default     = null
+
+  validation {
+    condition     = var.firehose_max_bytes_per_second == null || try(var.firehose_max_bytes_per_second >= 1024, false)
+    error_message = "firehose_max_bytes_per_second must be null (no ceiling) or at least 1024."
+  }
+}
+
 variable "stop_timeout_seconds" {
   type        = number
   description = "Seconds ECS waits after SIGTERM before SIGKILL (Fargate maximum 120). The service gets SHUTDOWN_TIMEOUT_MS = this minus 10 s to drain."

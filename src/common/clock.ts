@@ -53,3 +53,15 @@ export function scaledClock(scale: number, start: number = Date.now()): Clock {
     sleep: (ms, signal) => sleep(ms / scale, signal),
   };
 }
+
+/**
+ * A fresh promise that resolves when `signal` aborts; `detach()` once done with it. (Racing one long-lived pending
+ * promise on every wait instead would keep a reaction per call alive until it settles: memory grows without bound.)
+ */
+export function whenAborted(signal: AbortSignal): { promise: Promise<void>; detach: () => void } {
+  let listener!: () => void;
+  const promise = new Promise<void>((resolve) => (listener = resolve));
+  if (signal.aborted) listener();
+  else signal.addEventListener("abort", listener, { once: true });
+  return { promise, detach: () => signal.removeEventListener("abort", listener) };
+}

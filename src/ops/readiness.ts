@@ -4,23 +4,25 @@ export interface Readiness {
   reason?: string;
   /** Conditions an operator must look at that do not stop intake (e.g. corrupt spool bytes set aside). */
   warnings?: string[];
+  /** Figures shown with /readyz whether ready or not (e.g. the spool's backlog and its drain estimate). */
+  detail?: Record<string, number | string>;
 }
 
-/** Ready only when every part is: the first one that is not gives the reason. Warnings of every part are kept. */
+/** Ready only when every part is: the first one that is not gives the reason. Warnings and detail of every part are kept. */
 export function combineReadiness(parts: readonly (() => Readiness)[]): () => Readiness {
   return () => {
     const warnings: string[] = [];
-    let notReady: Readiness | undefined;
+    let detail: Record<string, number | string> | undefined;
+    let failed: Readiness | undefined;
     for (const part of parts) {
       const r = part();
       warnings.push(...(r.warnings ?? []));
-      if (!r.ready) {
-        notReady = r;
-        break;
-      }
+      if (r.detail) detail = { ...detail, ...r.detail };
+      if (!r.ready && !failed) failed = r;
     }
-    const result: Readiness = notReady ? { ready: false, reason: notReady.reason ?? "unknown" } : { ready: true };
+    const result: Readiness = failed ? { ready: false, reason: failed.reason ?? "unknown" } : { ready: true };
     if (warnings.length > 0) result.warnings = warnings;
+    if (detail) result.detail = detail;
     return result;
   };
 }

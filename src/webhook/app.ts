@@ -100,6 +100,7 @@ export function createApp(deps: WebhookAppDeps): express.Express {
       ? { status: "ready" }
       : { status: "not ready", reason: publicReadinessText(r.reason ?? "unknown") };
     if (r.warnings?.length) body.warnings = r.warnings.map(publicReadinessText);
+    if (r.detail) body.detail = r.detail;
     res.status(r.ready ? 200 : 503).json(body);
   });
 

@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { Express } from "express";
-import { ConfigError, type HttpLimits } from "../config.js";
+import type { HttpLimits } from "../config.js";
 
 export type { HttpLimits };
 
@@ -32,13 +32,8 @@ export async function listenWithLimits(
       });
     });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "";
-    // An address this machine does not have, or a name that does not resolve: a configuration error (exit 2).
-    if (["EADDRNOTAVAIL", "ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NONAME"].includes(code)) {
-      throw new ConfigError([
-        `HOST=${JSON.stringify(at.host)}: cannot listen there (${code}); set HOST to 0.0.0.0 (all IPv4 interfaces), :: (all interfaces), 127.0.0.1, or an address of this machine`,
-      ]);
-    }
+    // EADDRINUSE, EADDRNOTAVAIL, ENOTFOUND...: explained by the CLI with the setting to change (startup-errors.ts).
+    server.close();
     throw err;
   }
   return server;

@@ -35,6 +35,7 @@ firehose_buffering_size_mb                  = 64
 firehose_buffering_interval_seconds         = 60
 firehose_dynamic_partitioning_retry_seconds = 300
 firehose_server_side_encryption             = true
+firehose_max_bytes_per_second               = null # optional per-task ceiling; null: the send rate adapts to the quota
 
 # Glue / Athena
 glue_database_name              = "wootric"

@@ -10,6 +10,7 @@ import type { Envelope } from "../../src/records/envelope.js";
 import { serializeEnvelope } from "../../src/records/envelope.js";
 import type { FirehoseSinkSettings, PackLimits, ShipperTuning } from "../../src/sink/firehose/config.js";
 import { openFirehoseSink } from "../../src/sink/firehose/firehose-sink.js";
+import type { RateControllerOptions } from "../../src/sink/firehose/rate-controller.js";
 import type { Sink } from "../../src/sink/sink.js";
 import { eventually } from "./eventually.js";
 
@@ -84,6 +85,7 @@ export interface HarnessOptions {
   packLimits?: Partial<PackLimits>;
   spoolSegmentBytes?: number;
   dir?: string;
+  rateControl?: RateControllerOptions;
 }
 
 export async function openHarness(opts: HarnessOptions): Promise<Harness> {
@@ -119,9 +121,6 @@ export async function openHarness(opts: HarnessOptions): Promise<Harness> {
     spoolMaxBytes: 256 * 1024 * 1024,
     deadLetter: opts.deadLetter,
     lingerMs: 5,
-    maxRecordsPerSecond: 10_000_000,
-    maxBytesPerSecond: 1024 * 1024 * 1024,
-    maxRequestsPerSecond: 100_000,
     maxInFlight: 4,
     ...opts.settings,
   };
@@ -132,6 +131,8 @@ export async function openHarness(opts: HarnessOptions): Promise<Harness> {
     firehose,
     s3,
     tuning: { backoffBaseMs: 1, backoffCapMs: 20, blockedRetryMs: 30, deadLetterRetryCapMs: 20, ...opts.tuning },
+    // These tests are about packing and durability: the send rate never holds them back (test/unit/firehose-rate-*).
+    rateControl: opts.rateControl ?? { initialRate: 1024 ** 3, minRate: 256 * 1024 ** 2 },
     ...(opts.packLimits ? { packLimits: opts.packLimits } : {}),
     ...(opts.spoolSegmentBytes ? { spoolSegmentBytes: opts.spoolSegmentBytes } : {}),
   });

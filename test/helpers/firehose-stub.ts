@@ -13,6 +13,35 @@ export type StubMode =
   | { kind: "not_found" } // HTTP 400 ResourceNotFoundException
   | { kind: "hang" }; // never answers (until the mode changes)
 
+/**
+ * A per-stream throughput quota, as Firehose enforces it on Direct PUT streams (PutRecord + PutRecordBatch combined):
+ * token buckets on bytes/s, records/s and requests/s that hold `burstSeconds` of quota and start full. An entry that
+ * finds too few byte or record tokens fails alone with ServiceUnavailableException "Slow down."; a call that finds no
+ * request token fails whole with HTTP 500 ServiceUnavailableException.
+ */
+export interface StubQuota {
+  bytesPerSecond: number;
+  recordsPerSecond: number;
+  requestsPerSecond: number;
+  /** Seconds of quota each bucket holds (default 1). */
+  burstSeconds?: number;
+}
+
+/** What one caller (told apart by the access key id in its SigV4 Authorization header) sent and got accepted. */
+export interface CallerStats {
+  calls: number;
+  entries: number;
+  acceptedEntries: number;
+  acceptedBytes: number;
+  acceptedLines: number;
+  /** Entries refused "Slow down.", counting those of calls refused whole. */
+  throttledEntries: number;
+  throttledCalls: number;
+  /** Arrival time (performance.now()) of the first call and of the last accepted entry. */
+  firstCallAt: number;
+  lastAcceptedAt: number;
+}
+
 export interface FirehoseStub {
   endpoint: string;
   /** Lines of every record accepted, in arrival order (when keepData). */
@@ -29,8 +58,20 @@ export interface FirehoseStub {
     billedUnits: number;
     failedEntries: number;
     errors: number;
+    /** Entries that failed "Slow down." because the quota ran out, and calls refused whole for the requests/s quota. */
+    throttledEntries: number;
+    throttledCalls: number;
+    /** Largest call seen, in records and in raw bytes. */
+    maxCallRecords: number;
+    maxCallBytes: number;
   };
+  /** Per access key id (one per producer in the multi-process benchmarks). */
+  callers: Map<string, CallerStats>;
+  /** Accepted bytes over time: one [performance.now(), bytes, caller] sample per call with accepted entries. */
+  acceptedLog: Array<[number, number, string]>;
   setMode(mode: StubMode): void;
+  /** Enforce a stream quota from now on (undefined: none). */
+  setQuota(quota: StubQuota | undefined): void;
   /** Fraction [0, 1) of entries answered with ServiceUnavailableException "Slow down." in otherwise good replies. */
   setEntryFailureRate(rate: number): void;
   /** Artificial latency per PutRecordBatch (ms). */
@@ -42,6 +83,32 @@ export interface StubOptions {
   streamName?: string;
   keepData?: boolean;
   seed?: number;
+}
+
+class Bucket {
+  private tokens: number;
+  private last = performance.now();
+  constructor(
+    private readonly rate: number,
+    private readonly capacity: number,
+  ) {
+    this.tokens = capacity;
+  }
+  has(n: number): boolean {
+    const t = performance.now();
+    this.tokens = Math.min(this.capacity, this.tokens + ((t - this.last) / 1000) * this.rate);
+    this.last = t;
+    return this.tokens >= n;
+  }
+  take(n: number): boolean {
+    if (!this.has(n)) return false;
+    this.tokens -= n;
+    return true;
+  }
+}
+
+function accessKeyOf(req: IncomingMessage): string {
+  return /Credential=([^/,\s]+)/.exec(String(req.headers.authorization ?? ""))?.[1] ?? "anonymous";
 }
 
 function lcg(seed: number): () => number {
@@ -59,6 +126,7 @@ export async function startFirehoseStub(opts: StubOptions = {}): Promise<Firehos
   let mode: StubMode = { kind: "ok" };
   let failureRate = 0;
   let latencyMs = 0;
+  let quota: { bytes: Bucket; records: Bucket; requests: Bucket } | undefined;
   const hanging: ServerResponse[] = [];
   const stub: FirehoseStub = {
     endpoint: "",
@@ -73,6 +141,20 @@ export async function startFirehoseStub(opts: StubOptions = {}): Promise<Firehos
       billedUnits: 0,
       failedEntries: 0,
       errors: 0,
+      throttledEntries: 0,
+      throttledCalls: 0,
+      maxCallRecords: 0,
+      maxCallBytes: 0,
+    },
+    callers: new Map(),
+    acceptedLog: [],
+    setQuota(q) {
+      const burst = q?.burstSeconds ?? 1;
+      quota = q && {
+        bytes: new Bucket(q.bytesPerSecond, q.bytesPerSecond * burst),
+        records: new Bucket(q.recordsPerSecond, q.recordsPerSecond * burst),
+        requests: new Bucket(q.requestsPerSecond, q.requestsPerSecond * burst),
+      };
     },
     setMode(m) {
       mode = m;
@@ -132,6 +214,23 @@ export async function startFirehoseStub(opts: StubOptions = {}): Promise<Firehos
     }
     if (op !== "PutRecordBatch" && op !== "PutRecord") return error(res, 400, "UnknownOperationException", op);
     stub.stats.calls++;
+    const callerKey = accessKeyOf(req);
+    let caller = stub.callers.get(callerKey);
+    if (!caller) {
+      caller = {
+        calls: 0,
+        entries: 0,
+        acceptedEntries: 0,
+        acceptedBytes: 0,
+        acceptedLines: 0,
+        throttledEntries: 0,
+        throttledCalls: 0,
+        firstCallAt: performance.now(),
+        lastAcceptedAt: 0,
+      };
+      stub.callers.set(callerKey, caller);
+    }
+    caller.calls++;
     if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
     switch (mode.kind) {
       case "unavailable":
@@ -167,19 +266,47 @@ export async function startFirehoseStub(opts: StubOptions = {}): Promise<Firehos
     if (total > 4 * 1024 * 1024) return error(res, 400, "InvalidArgumentException", "Records size exceeds 4 MB limit");
     stub.stats.records += datas.length;
     stub.stats.bytes += total;
+    stub.stats.maxCallRecords = Math.max(stub.stats.maxCallRecords, datas.length);
+    stub.stats.maxCallBytes = Math.max(stub.stats.maxCallBytes, total);
+    caller.entries += datas.length;
+    if (quota && !quota.requests.take(1)) {
+      stub.stats.throttledCalls++;
+      caller.throttledCalls++;
+      caller.throttledEntries += datas.length;
+      return error(res, 500, "ServiceUnavailableException", "Slow down.");
+    }
     let failed = 0;
+    let acceptedBytes = 0;
     const responses = datas.map((d) => {
+      if (quota && !(quota.records.has(1) && quota.bytes.has(d.length))) {
+        failed++;
+        stub.stats.throttledEntries++;
+        caller.throttledEntries++;
+        return { ErrorCode: "ServiceUnavailableException", ErrorMessage: "Slow down." };
+      }
+      quota?.records.take(1);
+      quota?.bytes.take(d.length);
       if (failureRate > 0 && random() < failureRate) {
         failed++;
         return { ErrorCode: "ServiceUnavailableException", ErrorMessage: "Slow down." };
       }
       stub.stats.acceptedRecords++;
       stub.stats.acceptedBytes += d.length;
+      acceptedBytes += d.length;
       stub.stats.billedUnits += Math.max(1, Math.ceil(d.length / 5120));
-      for (let i = d.indexOf(10); i !== -1; i = d.indexOf(10, i + 1)) stub.stats.acceptedLines++;
+      let lines = 0;
+      for (let i = d.indexOf(10); i !== -1; i = d.indexOf(10, i + 1)) lines++;
+      stub.stats.acceptedLines += lines;
+      caller.acceptedEntries++;
+      caller.acceptedBytes += d.length;
+      caller.acceptedLines += lines;
       if (keepData) for (const l of d.toString("utf8").split(/(?<=\n)/)) if (l) stub.lines.push(l);
       return { RecordId: randomUUID() };
     });
+    if (acceptedBytes > 0) {
+      caller.lastAcceptedAt = performance.now();
+      stub.acceptedLog.push([caller.lastAcceptedAt, acceptedBytes, callerKey]);
+    }
     stub.stats.failedEntries += failed;
     if (op === "PutRecord") {
       if (failed) return error(res, 500, "ServiceUnavailableException", "Slow down.");

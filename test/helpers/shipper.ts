@@ -23,7 +23,7 @@ export function makeShipper(
       maxBatchBytes: 4_096_000,
     },
     tuning: DEFAULT_TUNING,
-    pacing: { recordsPerSecond: 1e9, bytesPerSecond: 1e12, requestsPerSecond: 1e9 },
+    pacing: {},
     maxInFlight: 1,
     lingerMs: opts.lingerMs,
     logger: silentLogger(),

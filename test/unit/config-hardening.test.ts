@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import express from "express";
+import { explainStartupError } from "../../src/commands/startup-errors.js";
 import { ConfigError, loadConfig } from "../../src/config.js";
 import { listenWithLimits } from "../../src/webhook/server.js";
 
@@ -55,11 +56,11 @@ describe("config: the gaps an attacker found", () => {
       assert.equal(loadConfig({ HOST: v }).http.host, v);
   });
 
-  test("a HOST this machine does not have is a configuration error naming HOST", async () => {
+  test("a HOST this machine does not have is a start-up error naming HOST", async () => {
     const app = express();
-    await assert.rejects(
-      listenWithLimits(app, { port: 0, host: "203.0.113.7" }, loadConfig({}).http.limits),
-      (err: unknown) => err instanceof ConfigError && /HOST="203.0.113.7"/.test(err.message),
+    const config = loadConfig({ HOST: "203.0.113.7" });
+    await assert.rejects(listenWithLimits(app, { port: 0, host: "203.0.113.7" }, config.http.limits), (err: unknown) =>
+      /HOST=203\.0\.113\.7 is not an address of this machine/.test(explainStartupError(err, config)?.message ?? ""),
     );
   });
 

@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import { DEFAULT_PACK_LIMITS, FIREHOSE_LIMITS } from "../../src/sink/firehose/config.js";
 import { Pacer, TokenBucket } from "../../src/sink/firehose/pacer.js";
 import { BatchBuilder, billedUnits, splitRecord } from "../../src/sink/firehose/packer.js";
+import { RateController } from "../../src/sink/firehose/rate-controller.js";
 import { classifyError } from "../../src/sink/firehose/service.js";
 import { awsError } from "../helpers/firehose-harness.js";
 
@@ -121,7 +122,7 @@ describe("pacing", () => {
   });
 
   test("the pacer holds requests to the requests/s budget", async () => {
-    const pacer = new Pacer({ recordsPerSecond: 1e9, bytesPerSecond: 1e12, requestsPerSecond: 20 });
+    const pacer = new Pacer({ requestsPerSecond: 20 }, new RateController({ initialRate: 1e12 }));
     const start = Date.now();
     for (let i = 0; i < 30; i++) await pacer.acquire(1, 1);
     const elapsed = Date.now() - start;

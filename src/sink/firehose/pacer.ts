@@ -1,4 +1,5 @@
 import { sleepUnlessAborted } from "../../common/clock.js";
+import type { RateController } from "./rate-controller.js";
 
 /**
  * A token bucket that may go into debt: a request waits until the balance is non-negative, then takes its full cost.
@@ -35,25 +36,64 @@ export class TokenBucket {
   }
 }
 
+/** Optional fixed ceilings (FIREHOSE_MAX_*_PER_SECOND); undefined means none. */
 export interface PaceLimits {
-  recordsPerSecond: number;
-  bytesPerSecond: number;
-  requestsPerSecond: number;
+  recordsPerSecond?: number | undefined;
+  bytesPerSecond?: number | undefined;
+  requestsPerSecond?: number | undefined;
 }
 
-/** Client-side pacing under the stream quotas: records/s, bytes/s, requests/s, taken together, in FIFO order. */
+/** A bucket whose rate follows the adaptive controller; it holds at most one batch worth of unused allowance. */
+class AdaptiveBucket {
+  private tokens = 0;
+  private last: number;
+
+  constructor(
+    private readonly controller: RateController,
+    private readonly capacity: () => number,
+    private readonly now: () => number,
+  ) {
+    this.last = now();
+  }
+
+  private refill(): void {
+    const t = this.now();
+    this.tokens = Math.min(this.capacity(), this.tokens + ((t - this.last) / 1000) * this.controller.rate);
+    this.last = t;
+  }
+
+  waitMs(): number {
+    this.refill();
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.controller.rate) * 1000);
+  }
+
+  take(cost: number): void {
+    this.refill();
+    this.tokens -= cost;
+  }
+}
+
+/**
+ * Client-side pacing, in FIFO order: bytes/s at the adaptive controller's rate, plus the optional fixed ceilings on
+ * records/s and requests/s (bytes/s's ceiling is the controller's maximum rate).
+ */
 export class Pacer {
-  private readonly records: TokenBucket;
-  private readonly bytes: TokenBucket;
-  private readonly requests: TokenBucket;
+  private readonly records: TokenBucket | undefined;
+  private readonly requests: TokenBucket | undefined;
+  private readonly bytes: AdaptiveBucket;
   private chain: Promise<void> = Promise.resolve();
   /** Total time callers spent waiting for tokens (exported as a metric). */
   waitedMs = 0;
 
-  constructor(limits: PaceLimits, now: () => number = Date.now) {
-    this.records = new TokenBucket(limits.recordsPerSecond, limits.recordsPerSecond, now);
-    this.bytes = new TokenBucket(limits.bytesPerSecond, limits.bytesPerSecond, now);
-    this.requests = new TokenBucket(limits.requestsPerSecond, limits.requestsPerSecond, now);
+  constructor(
+    limits: PaceLimits,
+    private readonly controller: RateController,
+    now: () => number = () => performance.now(),
+  ) {
+    const bucket = (rate: number | undefined) => (rate === undefined ? undefined : new TokenBucket(rate, rate, now));
+    this.records = bucket(limits.recordsPerSecond);
+    this.requests = bucket(limits.requestsPerSecond);
+    this.bytes = new AdaptiveBucket(controller, () => controller.batchBytes(Number.POSITIVE_INFINITY), now);
   }
 
   /** Resolves when one request of `records` records and `bytes` bytes may be sent (false if aborted). */
@@ -61,14 +101,17 @@ export class Pacer {
     const turn = this.chain.then(async () => {
       for (;;) {
         if (signal?.aborted) return false;
-        const wait = Math.max(this.records.waitMs(), this.bytes.waitMs(), this.requests.waitMs());
+        const byRate = this.bytes.waitMs();
+        const wait = Math.max(this.records?.waitMs() ?? 0, byRate, this.requests?.waitMs() ?? 0);
+        if (byRate > 0) this.controller.limited();
         if (wait === 0) break;
-        this.waitedMs += wait;
-        if (!(await sleepUnlessAborted(wait, signal))) return false;
+        const slept = Math.min(wait, 250); // then re-check: the rate may change meanwhile
+        this.waitedMs += slept;
+        if (!(await sleepUnlessAborted(slept, signal))) return false;
       }
-      this.records.take(records);
+      this.records?.take(records);
       this.bytes.take(bytes);
-      this.requests.take(1);
+      this.requests?.take(1);
       return true;
     });
     this.chain = turn.then(

@@ -52,7 +52,8 @@ export class BatchBuilder<L extends PackableLine = PackableLine> {
     const n = line.payload.length;
     if (!BatchBuilder.fitsInRecord(n, this.limits))
       throw new RangeError(`line of ${n} bytes cannot fit a Firehose record`);
-    if (this.batchBytes + n > this.limits.maxBatchBytes) return false;
+    // The first line always fits (a batch limit below one record only shrinks batches to a single line).
+    if (this.batchBytes > 0 && this.batchBytes + n > this.limits.maxBatchBytes) return false;
     const current = this.records[this.records.length - 1];
     if (
       current &&

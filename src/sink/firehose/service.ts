@@ -1,6 +1,21 @@
-import { type FirehoseClient, PutRecordBatchCommand, type PutRecordBatchCommandOutput } from "@aws-sdk/client-firehose";
-import type { PackedRecord } from "./packer.js";
-import { buildPutRecordBatchInput } from "./request-builder.js";
+import {
+  type FirehoseClient,
+  PutRecordBatchCommand,
+  type PutRecordBatchCommandInput,
+  type PutRecordBatchCommandOutput,
+} from "@aws-sdk/client-firehose";
+import { type PackedRecord, recordData } from "./packer.js";
+
+/** The PutRecordBatch input for packed records; raw bytes go in `Data` (the SDK base64-encodes once). */
+export function buildPutRecordBatchInput(
+  streamName: string,
+  records: readonly PackedRecord[],
+): PutRecordBatchCommandInput {
+  return {
+    DeliveryStreamName: streamName,
+    Records: records.map((r) => ({ Data: recordData(r) })),
+  };
+}
 
 /** Per-entry result, index-aligned with the request's records. */
 export type EntryResult = { ok: true; recordId: string } | { ok: false; errorCode: string; errorMessage: string };
@@ -39,6 +54,26 @@ const BLOCKING_CODES = new Set([
   "CredentialsProviderError",
   "ValidationException",
 ]);
+
+/**
+ * Codes that mean "over the stream's quota, slow down": per entry, Firehose reports throttling as
+ * ServiceUnavailableException "Slow down." (PutRecordBatch API reference); whole calls fail with these.
+ */
+const THROTTLING_CODES = new Set([
+  "ServiceUnavailableException",
+  "ThrottlingException",
+  "LimitExceededException",
+  "TooManyRequestsException",
+  "ThrottledException",
+  "RequestThrottled",
+  "RequestThrottledException",
+  "RequestLimitExceeded",
+  "SlowDown",
+]);
+
+export function isThrottlingCode(code: string): boolean {
+  return THROTTLING_CODES.has(code);
+}
 
 function errorCode(err: unknown): string {
   const e = err as { name?: string; code?: string; Code?: string; __type?: string };

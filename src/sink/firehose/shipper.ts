@@ -1,18 +1,17 @@
 import { setMaxListeners } from "node:events";
-import { fullJitterDelay, jittered } from "../../common/backoff.js";
-import { sleepUnlessAborted } from "../../common/clock.js";
+import { sleepUnlessAborted, whenAborted } from "../../common/clock.js";
 import type { Logger } from "../../log.js";
 import type { Readiness } from "../../ops/readiness.js";
-import type { Spool, SpooledLine } from "../spool/spool.js";
+import type { Spool } from "../spool/spool.js";
 import type { PackLimits, ShipperTuning } from "./config.js";
-import { deadLetterLineFor, isDeadLetterLine, type S3DeadLetterWriter } from "./dead-letter.js";
+import { OversizeToS3, type S3DeadLetterWriter } from "./dead-letter.js";
+import { Delivery, type Line, type Rec } from "./delivery.js";
 import { type PaceLimits, Pacer, Slots } from "./pacer.js";
-import { BatchBuilder, billedUnits, type PackedRecord, splitRecord } from "./packer.js";
-import type { FirehoseService, PutOutcome } from "./service.js";
+import { BatchBuilder } from "./packer.js";
+import { RateController, type RateControllerOptions } from "./rate-controller.js";
+import type { FirehoseService } from "./service.js";
 import type { ProducerMetrics } from "./sink-metrics.js";
-
-type Line = SpooledLine & { payload: Buffer };
-type Rec = PackedRecord<Line>;
+import { StreamHealth } from "./stream-health.js";
 
 export interface ShipperDeps {
   spool: Spool;
@@ -26,29 +25,8 @@ export interface ShipperDeps {
   logger: Logger;
   metrics: ProducerMetrics;
   random?: () => number;
-}
-
-interface Blocked {
-  code: string;
-  message: string;
-  since: number;
-}
-
-interface S3Job {
-  line: SpooledLine;
-  reason: string;
-}
-
-/**
- * A fresh promise that resolves when `signal` aborts; `detach()` once done with it. (Racing one long-lived pending
- * promise on every wait instead would keep a reaction per call alive until it settles: memory grows without bound.)
- */
-function whenAborted(signal: AbortSignal): { promise: Promise<void>; detach: () => void } {
-  let listener!: () => void;
-  const promise = new Promise<void>((resolve) => (listener = resolve));
-  if (signal.aborted) listener();
-  else signal.addEventListener("abort", listener, { once: true });
-  return { promise, detach: () => signal.removeEventListener("abort", listener) };
+  /** Overrides of the adaptive rate controller (tests); the ceiling comes from `pacing.bytesPerSecond`. */
+  rateControl?: RateControllerOptions;
 }
 
 /**
@@ -61,18 +39,15 @@ export class Shipper {
   private readonly abandon = new AbortController();
   private readonly slots: Slots;
   private readonly pacer: Pacer;
+  readonly rate: RateController;
   private readonly tasks = new Set<Promise<void>>();
-  private readonly s3Queue: S3Job[] = [];
-  private s3Worker: Promise<void> | undefined;
-  /** Cleared synchronously when the queue is seen empty, so a job queued right then still starts a worker. */
-  private s3Running = false;
-  private blocked: Blocked | undefined;
+  private readonly oversize: OversizeToS3;
+  private readonly health: StreamHealth;
   private flushing = false;
   /** Lines read from the spool into the batch being assembled (not yet a delivery task). */
   private building = 0;
   private loop: Promise<void> | undefined;
-  private lastLoggedRetry = 0;
-  private readonly random: () => number;
+  private readonly delivery: Delivery;
   /** Aborted when stop() starts flushing, so a batch waiting out its linger is sent at once. */
   private readonly flushRequest = new AbortController();
 
@@ -80,8 +55,28 @@ export class Shipper {
     // every in-flight task, the pacer and the dead-letter worker wait on these signals at the same time
     setMaxListeners(1000, this.stopReading.signal, this.abandon.signal);
     this.slots = new Slots(d.maxInFlight);
-    this.pacer = new Pacer(d.pacing);
-    this.random = d.random ?? Math.random;
+    this.rate = new RateController({ ...d.rateControl, maxRate: d.pacing.bytesPerSecond });
+    this.pacer = new Pacer(d.pacing, this.rate);
+    const random = d.random ?? Math.random;
+    this.health = new StreamHealth(d.service.streamName, d.spool, d.logger, d.metrics);
+    this.oversize = new OversizeToS3({
+      spool: d.spool,
+      writer: d.deadLetters,
+      logger: d.logger,
+      metrics: d.metrics,
+      retryCapMs: d.tuning.deadLetterRetryCapMs,
+      abandon: this.abandon.signal,
+      random,
+    });
+    this.delivery = new Delivery({
+      ...d,
+      pacer: this.pacer,
+      rate: this.rate,
+      health: this.health,
+      oversize: this.oversize,
+      abandon: this.abandon.signal,
+      random,
+    });
   }
 
   start(): void {
@@ -93,20 +88,8 @@ export class Shipper {
   }
 
   readiness(): Readiness {
-    if (this.blocked) {
-      return {
-        ready: false,
-        reason: `Firehose stream "${this.d.service.streamName}" is unusable (${this.blocked.code}: ${this.blocked.message}); records are kept in the spool and retried`,
-      };
-    }
-    const parked = this.s3Queue.length;
-    if (parked > 0 && !this.d.deadLetters) {
-      return {
-        ready: false,
-        reason: `${parked} record(s) exceed Firehose's 1,024,000-byte record limit and are held in the spool: set DEAD_LETTER_URL=s3://bucket/prefix so they can be written to S3`,
-      };
-    }
-    return { ready: true };
+    const reason = this.health.reason() ?? this.oversize.readinessReason();
+    return reason ? { ready: false, reason } : { ready: true };
   }
 
   /**
@@ -123,19 +106,19 @@ export class Shipper {
         !this.d.spool.hasUnread() &&
         this.tasks.size === 0 &&
         this.building === 0 &&
-        (this.s3Queue.length === 0 || !this.d.deadLetters) &&
-        !this.blocked
+        this.oversize.idle &&
+        !this.health.blocked
       ) {
         drained = true;
         break;
       }
-      if (this.blocked) break; // a blocked stream will not recover within a shutdown deadline
+      if (this.health.blocked) break; // a blocked stream will not recover within a shutdown deadline
       await sleepUnlessAborted(Math.min(20, deadline - Date.now()));
     }
     this.stopReading.abort();
     this.abandon.abort();
     await Promise.allSettled([...this.tasks]);
-    await this.s3Worker;
+    await this.oversize.stopped();
     await this.loop;
     return { drained };
   }
@@ -150,7 +133,7 @@ export class Shipper {
         this.slots.release();
         break;
       }
-      while (this.blocked && !signal.aborted) await sleepUnlessAborted(100, signal);
+      while (this.health.blocked && !signal.aborted) await sleepUnlessAborted(100, signal);
       let batch: Rec[] | undefined;
       try {
         batch = await this.nextBatch(signal);
@@ -167,7 +150,8 @@ export class Shipper {
         continue;
       }
       this.d.metrics.inFlight.set(this.slots.inUse);
-      const task: Promise<void> = this.deliver(batch)
+      const task: Promise<void> = this.delivery
+        .deliver(batch)
         .catch((err: unknown) => {
           this.d.logger.error("firehose delivery failed unexpectedly; records stay in the spool", {
             error: (err as Error).message,
@@ -184,7 +168,11 @@ export class Shipper {
 
   /** Reads and packs up to one full batch; waits up to the linger time for more lines when the batch is not full. */
   private async nextBatch(signal: AbortSignal): Promise<Rec[] | undefined> {
-    const builder = new BatchBuilder<Line>(this.d.limits);
+    // never a call much larger than the current rate accepts: a 4 MiB call into a 1 MiB/s stream mostly fails
+    const builder = new BatchBuilder<Line>({
+      ...this.d.limits,
+      maxBatchBytes: this.rate.batchBytes(this.d.limits.maxBatchBytes),
+    });
     let sendAt: number | undefined;
     for (;;) {
       if (signal.aborted) return undefined;
@@ -199,7 +187,7 @@ export class Shipper {
       if (line) {
         if (!line.payload) {
           this.d.spool.consume();
-          this.toS3(
+          this.oversize.add(
             { ...line },
             `record of ${line.payloadBytes} bytes exceeds Firehose's ${this.d.limits.maxRecordBytes}-byte record limit`,
           );
@@ -234,237 +222,5 @@ export class Shipper {
     clearTimeout(timer);
     stopped.detach();
     flush.detach();
-  }
-
-  // ------------------------------------------------------------------ delivery
-
-  private async deliver(records: Rec[]): Promise<void> {
-    const { metrics, tuning } = this.d;
-    const abandon = this.abandon.signal;
-    let pending = records;
-    let attempt = 0;
-    while (pending.length > 0) {
-      if (abandon.aborted) return;
-      const bytes = pending.reduce((n, r) => n + r.bytes, 0);
-      const waitedBefore = this.pacer.waitedMs;
-      if (!(await this.pacer.acquire(pending.length, bytes, abandon))) return;
-      if (this.pacer.waitedMs > waitedBefore)
-        metrics.pacingWaitSeconds.inc((this.pacer.waitedMs - waitedBefore) / 1000);
-      metrics.batchRecords.observe(pending.length);
-      metrics.batchBytes.observe(bytes);
-      const started = performance.now();
-      const abandoned = whenAborted(abandon);
-      const outcome = await Promise.race([
-        this.d.service.put(pending),
-        abandoned.promise.then(() => undefined),
-      ]).finally(abandoned.detach);
-      if (outcome === undefined) return; // shutting down: the records stay unacknowledged in the spool
-      metrics.requestSeconds.observe({ outcome: outcome.kind }, (performance.now() - started) / 1000);
-
-      if (outcome.kind === "replied") {
-        this.unblock();
-        const failed: Rec[] = [];
-        outcome.entries.forEach((entry, i) => {
-          const rec = pending[i]!;
-          if (entry.ok) this.accepted(rec);
-          else {
-            failed.push(rec);
-            metrics.entryFailures.inc({ code: entry.errorCode });
-          }
-        });
-        if (failed.length === 0) return;
-        // Progress (some entries accepted) restarts the backoff; a reply where everything failed grows it.
-        attempt = failed.length < pending.length ? 1 : attempt + 1;
-        metrics.retries.inc({ kind: "entries" }, failed.length);
-        this.logRetry(`${failed.length} of ${pending.length} Firehose records failed; resending only those`, {
-          code: (outcome.entries.find((e) => !e.ok) as { errorCode: string } | undefined)?.errorCode,
-          attempt,
-        });
-        pending = failed;
-        await sleepUnlessAborted(
-          fullJitterDelay(attempt, tuning.backoffBaseMs, tuning.backoffCapMs, this.random),
-          abandon,
-        );
-        continue;
-      }
-
-      metrics.requestErrors.inc({ code: outcome.code });
-      if (outcome.kind === "retryable") {
-        attempt++;
-        metrics.retries.inc({ kind: "request" });
-        this.logRetry("PutRecordBatch failed; retrying with backoff", {
-          code: outcome.code,
-          message: outcome.message,
-          attempt,
-        });
-        await sleepUnlessAborted(
-          fullJitterDelay(attempt, tuning.backoffBaseMs, tuning.backoffCapMs, this.random),
-          abandon,
-        );
-        continue;
-      }
-      if (outcome.kind === "blocked") {
-        this.block(outcome);
-        await sleepUnlessAborted(jittered(tuning.blockedRetryMs, this.random), abandon);
-        continue;
-      }
-      // invalid: bisect records, then lines within a record, until the poison line is alone.
-      this.unblock();
-      if (pending.length > 1) {
-        const mid = Math.ceil(pending.length / 2);
-        await this.deliver(pending.slice(0, mid));
-        await this.deliver(pending.slice(mid));
-        return;
-      }
-      const only = pending[0]!;
-      if (only.lines.length > 1) {
-        const [a, b] = splitRecord(only);
-        await this.deliver([a]);
-        await this.deliver([b]);
-        return;
-      }
-      await this.poison(only.lines[0]!, outcome);
-      return;
-    }
-  }
-
-  private accepted(rec: Rec): void {
-    const { metrics } = this.d;
-    this.d.spool.ack(rec.lines);
-    metrics.recordsSent.inc();
-    metrics.linesSent.inc(rec.lines.length);
-    metrics.bytesSent.inc(rec.bytes);
-    metrics.billedUnits.inc(billedUnits(rec.bytes));
-  }
-
-  /** A single line Firehose refuses: append a dead_letter envelope for it to the spool, then acknowledge the original. */
-  private async poison(line: Line, outcome: Extract<PutOutcome, { kind: "invalid" }>): Promise<void> {
-    const reason = `Firehose rejected the record: ${outcome.code}: ${outcome.message}`;
-    if (isDeadLetterLine(line.payload)) {
-      // A dead letter Firehose refuses too goes to S3 as is, rather than being wrapped again and again.
-      this.toS3(line, reason);
-      return;
-    }
-    const replacement = deadLetterLineFor(line.payload, reason);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.d.spool.append([replacement], { force: true });
-        break;
-      } catch (err) {
-        if (this.abandon.signal.aborted) return; // still unacknowledged: it is retried on the next start
-        this.d.logger.warn("could not spool a dead letter; retrying", { error: (err as Error).message });
-        await sleepUnlessAborted(
-          fullJitterDelay(attempt, this.d.tuning.backoffBaseMs, this.d.tuning.backoffCapMs, this.random),
-          this.abandon.signal,
-        );
-      }
-    }
-    this.d.spool.ack([line]);
-    this.d.metrics.deadLetters.inc({ path: "firehose" });
-    this.d.logger.warn("Firehose refused a record; it travels on as a dead_letter envelope", {
-      reason,
-      bytes: line.payloadBytes,
-    });
-  }
-
-  // ------------------------------------------------------------------ oversize records → S3
-
-  private toS3(line: SpooledLine, reason: string): void {
-    const { payload: _dropped, ...ref } = line; // keep only the reference: the payload is re-read from disk when written
-    this.s3Queue.push({ line: ref, reason });
-    if (!this.d.deadLetters) {
-      this.d.logger.error(
-        "a record cannot go through Firehose and DEAD_LETTER_URL is not set; it is held in the spool",
-        {
-          reason,
-          bytes: line.payloadBytes,
-        },
-      );
-      return;
-    }
-    if (!this.s3Running) {
-      this.s3Running = true;
-      this.s3Worker = this.drainS3();
-    }
-  }
-
-  private async drainS3(): Promise<void> {
-    const writer = this.d.deadLetters!;
-    const abandon = this.abandon.signal;
-    let attempt = 0;
-    for (;;) {
-      if (this.s3Queue.length === 0 || abandon.aborted) {
-        this.s3Running = false;
-        return;
-      }
-      const job = this.s3Queue[0]!;
-      try {
-        const payload = await this.d.spool.readPayload(job.line);
-        const abandoned = whenAborted(abandon);
-        const key = await Promise.race([
-          writer.write(payload, job.reason),
-          abandoned.promise.then(() => undefined),
-        ]).finally(abandoned.detach);
-        if (key === undefined) continue; // shutting down: the line stays unacknowledged in the spool
-        this.s3Queue.shift();
-        this.d.spool.ack([job.line]);
-        this.d.metrics.deadLetters.inc({ path: "s3" });
-        attempt = 0;
-        this.d.logger.warn("record too large for Firehose written to S3 as a dead letter", {
-          bucket: writer.location.bucket,
-          key,
-          reason: job.reason,
-        });
-      } catch (err) {
-        attempt++;
-        this.d.logger.warn("dead-letter write to S3 failed; the record stays in the spool and is retried", {
-          error: (err as Error).message,
-          attempt,
-        });
-        await sleepUnlessAborted(
-          fullJitterDelay(attempt, 500, this.d.tuning.deadLetterRetryCapMs, this.random),
-          abandon,
-        );
-      }
-    }
-  }
-
-  // ------------------------------------------------------------------ blocked stream
-
-  private block(outcome: { code: string; message: string }): void {
-    if (!this.blocked) {
-      this.d.logger.error(
-        "FIREHOSE STREAM UNUSABLE: stopped draining; records are kept in the spool and retried slowly. Check that the stream exists in this region and account, the IAM policy allows firehose:PutRecordBatch, and the KMS key is usable.",
-        {
-          stream: this.d.service.streamName,
-          code: outcome.code,
-          message: outcome.message,
-          spool: this.d.spool.stats(),
-        },
-      );
-      this.blocked = { code: outcome.code, message: outcome.message, since: Date.now() };
-      this.d.metrics.blocked.set(1);
-    } else if (Date.now() - this.blocked.since > 60_000) {
-      this.d.logger.error("Firehose stream still unusable", {
-        stream: this.d.service.streamName,
-        code: outcome.code,
-        spool: this.d.spool.stats(),
-      });
-      this.blocked.since = Date.now();
-    }
-  }
-
-  private unblock(): void {
-    if (!this.blocked) return;
-    this.d.logger.info("Firehose stream usable again; draining the spool", { stream: this.d.service.streamName });
-    this.blocked = undefined;
-    this.d.metrics.blocked.set(0);
-  }
-
-  private logRetry(message: string, meta: Record<string, unknown>): void {
-    // Retries are routine under throttling; one line per few seconds is enough (the metrics count every one).
-    if (Date.now() - this.lastLoggedRetry < 5000) return;
-    this.lastLoggedRetry = Date.now();
-    this.d.logger.warn(message, meta);
   }
 }

@@ -1,6 +1,7 @@
 import type { Counter, Gauge, Histogram } from "prom-client";
 import type { Metrics } from "../../ops/metrics.js";
 import type { Spool } from "../spool/spool.js";
+import type { RateController } from "./rate-controller.js";
 
 /** Every metric of the spool and the Firehose producer (prefixed wootric_firehose_ by Metrics). */
 export interface ProducerMetrics {
@@ -18,6 +19,8 @@ export interface ProducerMetrics {
   blocked: Gauge;
   inFlight: Gauge;
   pacingWaitSeconds: Counter;
+  throttledEntries: Counter;
+  throttledCalls: Counter;
 }
 
 export function registerProducerMetrics(metrics: Metrics, spool: Spool): ProducerMetrics {
@@ -117,5 +120,58 @@ export function registerProducerMetrics(metrics: Metrics, spool: Spool): Produce
       "producer_pacing_wait_seconds_total",
       "Time spent waiting for the client-side rate limits",
     ),
+    throttledEntries: metrics.counter(
+      "producer_throttled_entries_total",
+      'PutRecordBatch entries Firehose refused for the stream\'s quota (ServiceUnavailableException "Slow down.")',
+    ),
+    throttledCalls: metrics.counter(
+      "producer_throttled_calls_total",
+      "PutRecordBatch calls refused whole for throttling (ThrottlingException, LimitExceededException, ServiceUnavailableException)",
+    ),
   };
+}
+
+/** Seconds to send what the spool holds at the current rate (0 when empty); the /readyz detail carries it too. */
+export function drainSeconds(spoolBytes: number, rate: RateController): number {
+  if (spoolBytes <= 0) return 0;
+  const s = rate.snapshot();
+  // what Firehose accepted lately; before anything was (a start, an outage) the rate we are allowed to try
+  const perSecond = s.acceptedBytesPerSecond > 0 ? s.acceptedBytesPerSecond : s.allowedBytesPerSecond;
+  return spoolBytes / perSecond;
+}
+
+/** Gauges of the adaptive send rate, read when scraped. */
+export function registerRateMetrics(metrics: Metrics, rate: RateController, spoolBytes: () => number): void {
+  metrics.gauge(
+    "producer_rate_limit_bytes_per_second",
+    "The send rate the adaptive controller allows now (follows the stream's throttling; capped by FIREHOSE_MAX_BYTES_PER_SECOND if set)",
+    [],
+    function () {
+      this.set(rate.rate);
+    },
+  );
+  metrics.gauge(
+    "producer_send_bytes_per_second",
+    "Bytes per second Firehose accepted over the last 10 seconds",
+    [],
+    function () {
+      this.set(rate.snapshot().acceptedBytesPerSecond);
+    },
+  );
+  metrics.gauge(
+    "producer_send_records_per_second",
+    "Firehose records per second accepted over the last 10 seconds (each a pack of up to 500 lines)",
+    [],
+    function () {
+      this.set(rate.snapshot().acceptedRecordsPerSecond);
+    },
+  );
+  metrics.gauge(
+    "producer_drain_seconds",
+    "Estimated seconds to send the spool's backlog at the current rate (spool_bytes / send rate); 0 when empty",
+    [],
+    function () {
+      this.set(drainSeconds(spoolBytes(), rate));
+    },
+  );
 }
