@@ -32,7 +32,7 @@ import { percentile } from "./_load.js";
 
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 const NAIVE = fileURLToPath(new URL("./_naive-producer.ts", import.meta.url));
-const SECRET = "bench-secret";
+const SECRET = "bench-secret-0123456789";
 const STREAM = "bench-stream";
 
 export const usage = `npm run bench -- firehose [--seconds 15] [--outage-seconds 30] [--rate 1000] [--firehose-latency-ms 20]

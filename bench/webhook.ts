@@ -17,7 +17,7 @@ import { type LoadRequest, type LoadResult, percentile, runLoad } from "./_load.
 
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 const BARE = fileURLToPath(new URL("./_bare-express.ts", import.meta.url));
-const SECRET = "bench-secret";
+const SECRET = "bench-secret-0123456789";
 
 export const usage = `npm run bench -- webhook [--seconds 10] [--concurrency 32] [--rounds 2]
 

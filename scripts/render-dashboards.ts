@@ -20,7 +20,7 @@ import { startFirehoseStub, stubEnv } from "../test/helpers/firehose-stub.js";
 import { postWebhook, responseWebhook } from "../test/helpers/webhook.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const SECRET = "render-secret";
+const SECRET = "render-secret-0123456789";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Series = { label: string; points: [number, number][] };

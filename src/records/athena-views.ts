@@ -6,7 +6,9 @@ import { type GlueColumn, glueTables } from "./glue-columns.js";
  * tables from terraform/glue-columns.json and terraform/sql/views/*.sql, which `npm run gen:glue` writes from here,
  * so Athena and the tests run the same SQL text.
  *
- * Version order, newest first:
+ * Version order, newest first: the envelope's `version` (its order is documented in docs/records.md: updated_at to
+ * the millisecond, a whole second counting as its last millisecond, then received_at, then api > json > form). Rows
+ * landed before `version` existed have none; they sort after every row that has one, and among themselves by:
  *  1. updated_at truncated to the second (webhooks carry milliseconds, the API whole seconds: the same version must
  *     tie); a record without updated_at, and a tombstone, are placed by received_at instead;
  *  2. received_at (a later delivery of the same version wins);
@@ -112,6 +114,7 @@ FROM (
     row_number() OVER (
       PARTITION BY id
       ORDER BY
+        version DESC NULLS LAST,
         date_trunc('second', from_iso8601_timestamp(CASE WHEN coalesce(deleted, false) THEN received_at ELSE coalesce(updated_at, received_at) END)) DESC,
         received_at DESC,
         CASE WHEN source = 'poll' THEN 0 WHEN "timestamp" LIKE '%T%' THEN 1 ELSE 2 END

@@ -51,7 +51,7 @@ describe("serve prints the silent failures as CloudWatch EMF metrics", () => {
       FIREHOSE_STREAM_NAME: "stub-stream",
       SPOOL_DIR: join(dir, "spool"),
       DATA_DIR: dir,
-      WOOTRIC_WEBHOOK_SECRET: "right",
+      WOOTRIC_WEBHOOK_SECRET: "right-secret-0123456789",
       EMF_METRICS: "true",
       EMF_INTERVAL_SECONDS: "1",
       EMF_NAMESPACE: "WootricFirehoseTest",
@@ -59,7 +59,10 @@ describe("serve prints the silent failures as CloudWatch EMF metrics", () => {
       LOG_LEVEL: "warn",
     });
     clis.push(cli);
-    assert.equal((await postWebhook(cli.baseUrl, responseWebhook(1), { secret: "right" })).status, 200);
+    assert.equal(
+      (await postWebhook(cli.baseUrl, responseWebhook(1), { secret: "right-secret-0123456789" })).status,
+      200,
+    );
     assert.equal((await postWebhook(cli.baseUrl, responseWebhook(2), { secret: "wrong" })).status, 401);
 
     const total = (name: string, dims: Record<string, string> = {}) =>

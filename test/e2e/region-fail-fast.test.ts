@@ -34,7 +34,7 @@ async function regionlessEnv(extra: Record<string, string>): Promise<Record<stri
     AWS_SECRET_ACCESS_KEY: "testing",
     LOG_FORMAT: "json",
     DATA_DIR: home,
-    WOOTRIC_WEBHOOK_SECRET: "s",
+    WOOTRIC_WEBHOOK_SECRET: "region-test-secret-0123",
     ...extra,
   };
 }
@@ -90,7 +90,10 @@ describe("a missing AWS region fails fast", () => {
       });
       clis.push(cli);
       assert.equal((await fetch(`${cli.baseUrl}/readyz`)).status, 200);
-      assert.equal((await postWebhook(cli.baseUrl, responseWebhook(7), { secret: "s" })).status, 200);
+      assert.equal(
+        (await postWebhook(cli.baseUrl, responseWebhook(7), { secret: "region-test-secret-0123" })).status,
+        200,
+      );
       const deadline = Date.now() + 15_000;
       while (stub.stats.acceptedLines < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       assert.equal(stub.stats.acceptedLines, 1, `the record never reached Firehose:\n${cli.output()}`);

@@ -7,7 +7,7 @@ import { after, before, describe, test } from "node:test";
 import sqlParser from "node-sql-parser";
 import { createLogger } from "../../src/log.js";
 import { Metrics } from "../../src/ops/metrics.js";
-import type { Envelope } from "../../src/records/envelope.js";
+import { makeTombstone } from "../../src/records/envelope.js";
 import { openFileSink } from "../../src/sink/file/open.js";
 import { CLI_PATH, startServe } from "../helpers/cli.js";
 import { type Lake, openLake } from "../helpers/duckdb-lake.js";
@@ -26,7 +26,7 @@ import { postWebhook, responseWebhook } from "../helpers/webhook.js";
 
 const SQL_DIR = join(TERRAFORM_DIR, "sql");
 const DAY = 86_400_000;
-const SECRET = "sql-secret";
+const SECRET = "sql-secret-sixteen-chars";
 
 async function sqlFiles(sub: "views" | "queries"): Promise<{ name: string; sql: string }[]> {
   const dir = join(SQL_DIR, sub);
@@ -158,17 +158,7 @@ describe("Athena SQL over files landed by the real service (DuckDB)", { timeout:
       logger: createLogger({ level: "error", format: "json" }),
       metrics: new Metrics({ defaults: false }),
     });
-    const tombstone: Envelope = {
-      entity: "response",
-      id: 108,
-      source: "poll",
-      dedup_key: "response:108:deleted",
-      deleted: true,
-      received_at: iso(Date.now()),
-      created_at: null,
-      updated_at: null,
-      data: { id: 108 },
-    };
+    const tombstone = makeTombstone("response", 108, {}, new Date());
     await sink.write([tombstone]);
     await sink.close(5000);
 

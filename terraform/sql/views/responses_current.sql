@@ -6,6 +6,7 @@ FROM (
     row_number() OVER (
       PARTITION BY id
       ORDER BY
+        version DESC NULLS LAST,
         date_trunc('second', from_iso8601_timestamp(CASE WHEN coalesce(deleted, false) THEN received_at ELSE coalesce(updated_at, received_at) END)) DESC,
         received_at DESC,
         CASE WHEN source = 'poll' THEN 0 WHEN "timestamp" LIKE '%T%' THEN 1 ELSE 2 END
