@@ -21,7 +21,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { scaledClock } from "../src/common/clock.js";
-import { loadConfig } from "../src/config.js";
+import { loadConfig } from "../src/config/index.js";
 import { silentLogger } from "../src/log.js";
 import { Metrics } from "../src/ops/metrics.js";
 import { makeClient, runPoller } from "../src/poller/run.js";

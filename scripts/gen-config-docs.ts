@@ -1,10 +1,10 @@
 /**
- * Writes docs/configuration.md from the settings table in src/config.ts.
+ * Writes docs/configuration.md from the settings table in src/config/variables.ts.
  * `npm run gen:docs` after changing a variable; `--check` exits 1 when the file is stale.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { configReferenceMarkdown } from "../src/config-reference.js";
+import { configReferenceMarkdown } from "../src/config/reference.js";
 
 const target = fileURLToPath(new URL("../docs/configuration.md", import.meta.url));
 const want = configReferenceMarkdown();
@@ -17,7 +17,7 @@ if (process.argv.includes("--check")) {
     /* missing counts as stale */
   }
   if (have !== want) {
-    console.error(`${target} is out of date with src/config.ts: run npm run gen:docs`);
+    console.error(`${target} is out of date with src/config/variables.ts: run npm run gen:docs`);
     process.exit(1);
   }
   console.log(`${target} is up to date`);

@@ -6,7 +6,7 @@ import { REPLAY_HELP, REPLAY_USAGE, runReplayCommand } from "./commands/replay.j
 import { SERVE_HELP, startService } from "./commands/serve.js";
 import { explainStartupError, StartupError } from "./commands/startup-errors.js";
 import { BACKFILL_HELP, runBackfillCommand, runSyncCommand, SYNC_HELP } from "./commands/sync.js";
-import { ConfigError, loadConfig, requireWebhookSecurity } from "./config.js";
+import { ConfigError, loadConfig, requireWebhookSecurity } from "./config/index.js";
 import { createLogger, type Logger } from "./log.js";
 import { onShutdownSignal } from "./ops/shutdown.js";
 import { surviveClosedStdio } from "./ops/stdio.js";

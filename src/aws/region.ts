@@ -1,5 +1,5 @@
 import { S3Client } from "@aws-sdk/client-s3";
-import { ConfigError } from "../config.js";
+import { ConfigError } from "../config/index.js";
 
 /** The variables that make the service talk to AWS, and so need a region. */
 export function variablesNeedingRegion(env: NodeJS.ProcessEnv): string[] {

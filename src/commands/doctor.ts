@@ -1,7 +1,7 @@
 import { access, constants, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { nextCronRun } from "../common/validate.js";
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 import { redactUrlCredentials } from "../log.js";
 import type { CheckResult } from "../ops/check.js";
 import { checkFirehose } from "../sink/firehose/doctor-check.js";

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { makeFirehoseClient, makeS3Client } from "../aws/clients.js";
-import { type Config, ConfigError, loadConfig } from "../config.js";
+import { type Config, ConfigError, loadConfig } from "../config/index.js";
 import { createLogger } from "../log.js";
 import { Metrics } from "../ops/metrics.js";
 import { ReplayProgress } from "../replay/progress.js";

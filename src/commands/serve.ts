@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { sleep } from "../common/clock.js";
-import { type Config, requireWebhookSecurity } from "../config.js";
+import { type Config, requireWebhookSecurity } from "../config/index.js";
 import type { Logger } from "../log.js";
 import { EmfEmitter } from "../ops/emf.js";
 import { Metrics } from "../ops/metrics.js";

@@ -1,5 +1,5 @@
 import { resolve, sep } from "node:path";
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 
 /** A start-up failure the operator fixes in the configuration or on the host: the CLI prints it and exits 2. */
 export class StartupError extends Error {

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { requireAwsRegion } from "../aws/region.js";
 import { systemClock } from "../common/clock.js";
 import { isCalendarDate } from "../common/validate.js";
-import { type Config, ConfigError, loadConfig } from "../config.js";
+import { type Config, ConfigError, loadConfig } from "../config/index.js";
 import { createLogger, type Logger } from "../log.js";
 import { Metrics } from "../ops/metrics.js";
 import type { RunMode } from "../poller/engine.js";

@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from "../common/clock.js";
 import { isFatal } from "../common/errors.js";
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Sink } from "../sink/sink.js";

@@ -1,6 +1,6 @@
 import schedule from "node-schedule";
 import { systemClock } from "../common/clock.js";
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Readiness } from "../ops/readiness.js";

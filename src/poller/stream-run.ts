@@ -1,5 +1,5 @@
 import type { Clock } from "../common/clock.js";
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 import type { Logger } from "../log.js";
 import type { RecordEntity } from "../records/entities.js";
 import { type Envelope, makeDeadLetter, makeEnvelope, RecordValidationError } from "../records/envelope.js";

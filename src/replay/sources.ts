@@ -3,7 +3,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
-import type { S3Location } from "../config.js";
+import type { S3Location } from "../config/index.js";
 
 /**
  * Where dead letters and Firehose error records are read from: the file sink's gzip files under DATA_DIR, and S3

@@ -1,4 +1,4 @@
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
 import { openFileSink } from "./file/open.js";

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 import type { CheckResult } from "../ops/check.js";
 import { openStateStore } from "./open-store.js";
 

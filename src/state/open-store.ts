@@ -1,5 +1,5 @@
 import { makeS3Client } from "../aws/clients.js";
-import type { StateLocation } from "../config.js";
+import type { StateLocation } from "../config/index.js";
 import { DirStateStore } from "./dir-store.js";
 import { S3StateStore } from "./s3-store.js";
 import type { StateStore } from "./store.js";

@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type Response } from "express";
-import { DEFAULT_HTTP_LIMITS } from "../config.js";
+import { DEFAULT_HTTP_LIMITS } from "../config/index.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
 import { publicReadinessText, type Readiness } from "../ops/readiness.js";
@@ -27,7 +27,7 @@ export interface WebhookAppDeps {
   readiness: () => Readiness;
   /** While true every response carries `Connection: close`, so keep-alive clients let go during shutdown. */
   isDraining?: () => boolean;
-  /** Bounds on bodies read before the signature is checked; defaults as documented in config.ts. */
+  /** Bounds on bodies read before the signature is checked; defaults as documented in config/http-limits.ts. */
   limits?: Pick<HttpLimits, "bodyIdleTimeoutMs" | "maxInflightBodyBytes">;
   /** At most one log line per this many ms for rejected requests (the metrics count every one). Default 10 s. */
   rejectLogIntervalMs?: number;

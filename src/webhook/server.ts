@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { Express } from "express";
-import type { HttpLimits } from "../config.js";
+import type { HttpLimits } from "../config/index.js";
 
 export type { HttpLimits };
 

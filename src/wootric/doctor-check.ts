@@ -1,4 +1,4 @@
-import type { Config } from "../config.js";
+import type { Config } from "../config/index.js";
 import { silentLogger } from "../log.js";
 import type { CheckResult } from "../ops/check.js";
 import { WootricClient } from "./client.js";

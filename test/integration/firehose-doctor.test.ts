@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { DescribeDeliveryStreamCommand, FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
 import { HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/config/index.js";
 import { checkFirehose } from "../../src/sink/firehose/doctor-check.js";
 import { awsError } from "../helpers/firehose-harness.js";
 

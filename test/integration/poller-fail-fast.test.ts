@@ -5,7 +5,7 @@ import path from "node:path";
 import { describe, test } from "node:test";
 import { scaledClock } from "../../src/common/clock.js";
 import { isFatal } from "../../src/common/errors.js";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/config/index.js";
 import { silentLogger } from "../../src/log.js";
 import { Metrics } from "../../src/ops/metrics.js";
 import type { ProgressSink } from "../../src/poller/progress.js";

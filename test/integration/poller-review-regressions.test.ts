@@ -185,7 +185,7 @@ describe("review regressions: doctor", () => {
     const { S3Client, GetObjectCommand, PutObjectCommand, DeleteObjectCommand, S3ServiceException } = await import(
       "@aws-sdk/client-s3"
     );
-    const { loadConfig } = await import("../../src/config.js");
+    const { loadConfig } = await import("../../src/config/index.js");
     const { checkStateStore } = await import("../../src/state/doctor-check.js");
     const s3 = mockClient(S3Client);
     const fake = await new FakeWootric().start();

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { scaledClock } from "../../src/common/clock.js";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/config/index.js";
 import { checkStateStore } from "../../src/state/doctor-check.js";
 import { S3StateStore } from "../../src/state/s3-store.js";
 import { StateConflictError } from "../../src/state/store.js";

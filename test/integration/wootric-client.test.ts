@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { scaledClock } from "../../src/common/clock.js";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/config/index.js";
 import { silentLogger } from "../../src/log.js";
 import { WootricClient } from "../../src/wootric/client.js";
 import { WootricApiError, WootricAuthError } from "../../src/wootric/errors.js";

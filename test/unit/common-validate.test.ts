@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { isCalendarDate, isValidCron, nextCronRun } from "../../src/common/validate.js";
-import { ConfigError, loadConfig } from "../../src/config.js";
+import { ConfigError, loadConfig } from "../../src/config/index.js";
 
 describe("common/validate", () => {
   test("calendar dates: real days only, written YYYY-MM-DD", () => {

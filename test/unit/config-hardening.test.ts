@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import express from "express";
 import { explainStartupError } from "../../src/commands/startup-errors.js";
-import { ConfigError, loadConfig } from "../../src/config.js";
+import { ConfigError, loadConfig } from "../../src/config/index.js";
 import { listenWithLimits } from "../../src/webhook/server.js";
 
 const dirs: string[] = [];

@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { z } from "zod";
-import { CONFIG_VARIABLES, loadConfig } from "../../src/config.js";
-import { configReferenceMarkdown, configTableProblems } from "../../src/config-reference.js";
+import { CONFIG_VARIABLES, loadConfig } from "../../src/config/index.js";
+import { configReferenceMarkdown, configTableProblems } from "../../src/config/reference.js";
 
 const committed = () => readFileSync(new URL("../../docs/configuration.md", import.meta.url), "utf8");
 
-describe("configuration reference generated from the table in src/config.ts", () => {
+describe("configuration reference generated from the table in src/config/variables.ts", () => {
   test("docs/configuration.md is what the table generates (run `npm run gen:docs` after changing a variable)", () => {
     assert.equal(committed(), configReferenceMarkdown(), "docs/configuration.md is stale: run npm run gen:docs");
   });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ConfigError, loadConfig, requireWebhookSecurity } from "../../src/config.js";
+import { ConfigError, loadConfig, requireWebhookSecurity } from "../../src/config/index.js";
 
 function problems(env: Record<string, string>): string {
   try {

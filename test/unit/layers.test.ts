@@ -7,14 +7,13 @@ import { fileURLToPath } from "node:url";
 /**
  * The layers of src/, read from the import statements: sources (webhook, poller) → records → sink, with shared
  * helpers below everything and the commands on top. Each entry lists what a layer may import besides itself.
- * Top-level files (config.ts, log.ts, cli.ts) are layers of their own, named without the extension.
+ * Top-level files (log.ts, cli.ts) are layers of their own, named without the extension.
  */
 const FOUNDATION = ["common", "config", "log", "ops", "aws"];
 const ALLOWED: Record<string, readonly string[]> = {
   common: [],
   log: ["common"],
   config: ["common"],
-  "config-reference": ["common", "config"],
   aws: ["common", "config"],
   ops: ["common", "log"],
   records: ["common"],

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { explainStartupError } from "../../src/commands/startup-errors.js";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/config/index.js";
 
 const errno = (code: string, fields: Record<string, unknown>) => Object.assign(new Error(code), { code, ...fields });
 

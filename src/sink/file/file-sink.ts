@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { mkdirDurable } from "../../common/durable-fs.js";
-import type { Config } from "../../config.js";
+import type { Config } from "../../config/index.js";
 import type { Logger } from "../../log.js";
 import type { Metrics } from "../../ops/metrics.js";
 import type { Readiness } from "../../ops/readiness.js";

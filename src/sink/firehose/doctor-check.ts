@@ -6,7 +6,7 @@ import {
 } from "@aws-sdk/client-firehose";
 import { HeadBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 import { makeFirehoseClient, makeS3Client } from "../../aws/clients.js";
-import type { Config } from "../../config.js";
+import type { Config } from "../../config/index.js";
 import type { CheckResult } from "../../ops/check.js";
 import { classifyError } from "./service.js";
 

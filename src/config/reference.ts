@@ -1,7 +1,9 @@
-import { CONFIG_GROUPS, CONFIG_VARIABLES, ConfigError, type ConfigVariable, loadConfig } from "./config.js";
+import { ConfigError } from "./error.js";
+import { loadConfig } from "./load.js";
+import { CONFIG_GROUPS, CONFIG_VARIABLES, type ConfigVariable } from "./variables.js";
 
 /**
- * docs/configuration.md, rendered from the settings table in config.ts (names, defaults, accepted values, meanings).
+ * docs/configuration.md, rendered from the settings table in variables.ts (names, defaults, accepted values, meanings).
  * `npm run gen:docs` writes it; test/unit/config-reference.test.ts fails when the committed file differs.
  */
 
