@@ -64,7 +64,7 @@ export function configReferenceMarkdown(): string {
   const out: string[] = [
     "# Configuration reference",
     "",
-    "<!-- Generated from CONFIG_VARIABLES in src/config.ts by `npm run gen:docs`. Do not edit by hand. -->",
+    "<!-- Generated from CONFIG_VARIABLES in src/config/variables.ts by `npm run gen:docs`. Do not edit by hand. -->",
     "",
     "Everything is configured with environment variables, read and validated once at start-up. An empty value counts",
     "as unset. A wrong value stops the process with exit code 2 and a message that names the variable and the fix,",
