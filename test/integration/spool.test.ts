@@ -137,7 +137,7 @@ describe("spool", () => {
       const spool = await Spool.open({ dir, maxBytes: 64 * 1024 * 1024, logger, segmentBytes: 4096 });
       await spool.append(lines(1, 0, 400));
       // The active segment's file handle fails to close (EIO, as NFS/EFS may report at close).
-      const { fh } = (spool as unknown as { active: { fh: { close: () => Promise<void> } } }).active;
+      const { fh } = (spool as unknown as { writer: { active: { fh: { close: () => Promise<void> } } } }).writer.active;
       const realClose = fh.close.bind(fh);
       let failed = false;
       fh.close = () => {
