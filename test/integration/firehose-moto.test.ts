@@ -128,8 +128,11 @@ describe("Firehose sink against moto (Firehose → S3)", () => {
     const got = linesOf(bodies);
     const want = envs.map(lineOf);
     assert.deepEqual([...got].sort(), [...want].sort(), "every line arrived exactly, byte for byte");
+    // Packed, not one call per line: the adaptive rate sizes calls to ~0.1 s of its current rate (it starts at
+    // 1 MiB/s and grows), so the exact number of calls depends on how fast it ramps; dozens of lines per call is the
+    // property, not a count tuned to one machine's timing.
     assert.ok(
-      bodies.length < 20,
+      bodies.length < want.length / 20,
       `lines were packed into few calls (${bodies.length} objects for ${want.length} lines)`,
     );
 
