@@ -8,6 +8,9 @@ export function variablesNeedingRegion(env: NodeJS.ProcessEnv): string[] {
   if (set("FIREHOSE_STREAM_NAME")) names.push("FIREHOSE_STREAM_NAME");
   if (set("STATE_URL") && env.STATE_URL!.trim().startsWith("s3://")) names.push("STATE_URL");
   if (set("DEAD_LETTER_URL")) names.push("DEAD_LETTER_URL");
+  // Read by replay: dead letters Firehose delivered (DATA_URL) and the records it could not (FIREHOSE_ERROR_URL).
+  if (set("DATA_URL") && env.DATA_URL!.trim().startsWith("s3://")) names.push("DATA_URL");
+  if (set("FIREHOSE_ERROR_URL") && env.FIREHOSE_ERROR_URL!.trim().startsWith("s3://")) names.push("FIREHOSE_ERROR_URL");
   return names;
 }
 

@@ -13,7 +13,8 @@ export const DOCTOR_HELP = `Usage: wootric-firehose doctor
 
 Checks what serve and sync need, one line per check: the configuration, the webhook secret, that DATA_DIR (or
 SPOOL_DIR) is writable, the Firehose stream (and the dead-letter bucket), the Wootric credentials, the state store
-(STATE_URL) and POLL_CRON. Checks for parts that are not configured are skipped. Secrets are never printed.
+(STATE_URL), POLL_CRON and RECONCILE_CRON with their next runs. Checks for parts that are not configured are skipped.
+Secrets are never printed.
 
 Options:
   -h, --help   show this text
@@ -78,23 +79,29 @@ function checkWebhookSecret(config: Config): CheckResult {
   };
 }
 
-/** POLL_CRON is validated when the configuration loads; this line shows when it fires next. */
-function checkPollSchedule(cron: string): CheckResult {
+/** POLL_CRON and RECONCILE_CRON are validated when the configuration loads; these lines show when they fire next. */
+function checkSchedule(name: string, variable: string, cron: string, example: string): CheckResult {
   const next = nextCronRun(cron);
   if (!next)
-    return {
-      name: "poll schedule",
-      ok: false,
-      detail: `POLL_CRON "${cron}" is not a valid cron expression (e.g. "*/15 * * * *")`,
-    };
-  return { name: "poll schedule", ok: true, detail: `POLL_CRON "${cron}" (UTC), next run ${next.toISOString()}` };
+    return { name, ok: false, detail: `${variable} "${cron}" is not a valid cron expression (e.g. "${example}")` };
+  return { name, ok: true, detail: `${variable} "${cron}" (UTC), next run ${next.toISOString()}` };
+}
+
+/** The incremental sync's schedule and the full reconciliation's, which RECONCILE_CRON=off turns off. */
+export function checkPollSchedules(poll: Config["poll"]): CheckResult[] {
+  return [
+    checkSchedule("poll schedule", "POLL_CRON", poll.cron, "*/15 * * * *"),
+    poll.reconcileCron === undefined
+      ? { name: "reconcile schedule", ok: true, detail: 'RECONCILE_CRON "off": serve runs no full reconciliation' }
+      : checkSchedule("reconcile schedule", "RECONCILE_CRON", poll.reconcileCron, "17 3 * * *"),
+  ];
 }
 
 /** The poller's checks: Wootric credentials, then (only when they are set) its state store and schedule. */
 async function checkPoller(config: Config): Promise<CheckResult[]> {
   const wootric = await checkWootric(config);
   if (!config.wootric) return wootric;
-  return [...wootric, await checkStateStore(config), checkPollSchedule(config.poll.cron)];
+  return [...wootric, await checkStateStore(config), ...checkPollSchedules(config.poll)];
 }
 
 /** Every check `doctor` runs, in order. */

@@ -1,5 +1,7 @@
 import { parseArgs } from "node:util";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { makeFirehoseClient, makeS3Client } from "../aws/clients.js";
+import { requireAwsRegion } from "../aws/region.js";
 import { type Config, ConfigError, loadConfig } from "../config/index.js";
 import { createLogger } from "../log.js";
 import { Metrics } from "../ops/metrics.js";
@@ -12,6 +14,7 @@ import { createSink } from "../sink/create-sink.js";
 import { FIREHOSE_LIMITS } from "../sink/firehose/config.js";
 import type { Sink } from "../sink/sink.js";
 import { openStateStore } from "../state/open-store.js";
+import { explainStartupError } from "./startup-errors.js";
 
 export const REPLAY_USAGE = `replay [--since T] [--until T] [--dry-run] [--redrive]
                             re-run dead letters through today's parser; --redrive: Firehose's failed records`;
@@ -78,6 +81,7 @@ export async function runReplayCommand(argv: string[]): Promise<number> {
     dryRun = values["dry-run"] === true;
     redrive = values.redrive === true;
     config = loadConfig(process.env);
+    await requireAwsRegion(process.env);
     if (redrive && !config.replay.firehoseErrorUrl)
       throw new UsageError(
         "--redrive needs FIREHOSE_ERROR_URL=s3://<bucket>/<error prefix>/firehose (where Firehose writes the records it could not deliver)",
@@ -104,14 +108,22 @@ export async function runReplayCommand(argv: string[]): Promise<number> {
   const onSignal = () => abort.abort();
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
+  const clients: { destroy(): void }[] = [];
+  const s3 = (): S3Client => {
+    const c = makeS3Client();
+    clients.push(c);
+    return c;
+  };
   try {
     if (redrive) {
       const where = config.replay.firehoseErrorUrl!;
       const record = await ReplayRecord.load(store, REDRIVEN_KEY);
+      const firehose = dryRun ? undefined : makeFirehoseClient({ maxAttempts: 3 });
+      if (firehose) clients.push(firehose);
       const s = await redriveFirehoseErrors(
         {
-          objects: s3Objects(makeS3Client(), where, "", range),
-          firehose: dryRun ? undefined : makeFirehoseClient({ maxAttempts: 3 }),
+          objects: s3Objects(s3(), where, "", range),
+          firehose,
           streamName: config.sink.kind === "firehose" ? config.sink.streamName : "",
           record,
           report,
@@ -127,12 +139,14 @@ export async function runReplayCommand(argv: string[]): Promise<number> {
 
     const sources: AsyncIterable<StoredObject>[] = [];
     if (config.sink.kind === "file") sources.push(fileObjects(config.sink.dataDir, "dead_letter", range));
-    const s3 = makeS3Client();
-    if (config.replay.dataUrl) sources.push(s3Objects(s3, config.replay.dataUrl, "entity=dead_letter", range));
+    const client =
+      config.replay.dataUrl || (config.sink.kind === "firehose" && config.sink.deadLetter) ? s3() : undefined;
+    if (client && config.replay.dataUrl)
+      sources.push(s3Objects(client, config.replay.dataUrl, "entity=dead_letter", range));
     else if (config.sink.kind === "firehose")
       report("note: DATA_URL is not set, so the dead letters Firehose delivered to S3 are not read");
-    if (config.sink.kind === "firehose" && config.sink.deadLetter)
-      sources.push(s3Objects(s3, config.sink.deadLetter, "", range));
+    if (client && config.sink.kind === "firehose" && config.sink.deadLetter)
+      sources.push(s3Objects(client, config.sink.deadLetter, "", range));
 
     const record = await ReplayRecord.load(store, DEAD_LETTERS_KEY);
     let sink: Sink | undefined;
@@ -162,10 +176,16 @@ export async function runReplayCommand(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     progress.clear();
+    const explained = explainStartupError(err, config);
+    if (explained) {
+      process.stderr.write(`replay: ${explained.message}\n`);
+      return 2;
+    }
     logger.error("replay failed", { error: (err as Error).message });
     process.stderr.write(`replay: ${(err as Error).message}\n`);
     return 1;
   } finally {
+    for (const c of clients) c.destroy();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }

@@ -41,7 +41,8 @@ async function resolveWebhookSecrets(config: Config, logger: Logger): Promise<st
 export const SERVE_HELP = `Usage: wootric-firehose serve
 
 Receives Wootric webhooks on POST /webhooks/wootric and answers 2xx only once each record is durable; when
-WOOTRIC_CLIENT_ID and WOOTRIC_CLIENT_SECRET are set, also polls the Wootric API on POLL_CRON. Also serves GET /healthz,
+WOOTRIC_CLIENT_ID and WOOTRIC_CLIENT_SECRET are set, also polls the Wootric API on POLL_CRON and runs the full
+reconciliation (edits, backdated records, deletions) on RECONCILE_CRON ("off" disables it). Also serves GET /healthz,
 /readyz and /metrics. Stops cleanly on SIGTERM or Ctrl-C (a second one exits at once).
 
 Options:

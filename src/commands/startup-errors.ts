@@ -1,5 +1,6 @@
 import { resolve, sep } from "node:path";
 import type { Config } from "../config/index.js";
+import { DirectoryInUseError } from "../sink/dir-lock.js";
 
 /** A start-up failure the operator fixes in the configuration or on the host: the CLI prints it and exits 2. */
 export class StartupError extends Error {
@@ -36,6 +37,7 @@ function listenError(err: NodeJS.ErrnoException, host: string, port: number): St
     case "ENOTFOUND":
     case "EAI_AGAIN":
     case "EAI_NONAME":
+    case "EAI_FAIL":
       return new StartupError(
         `${where}: HOST=${host} does not resolve to an address (${err.code}). ` +
           "Set HOST to an IP address of this machine or a name that resolves to one, " +
@@ -80,6 +82,7 @@ function directoryError(err: NodeJS.ErrnoException, config: Config): StartupErro
 /** A clear, actionable message for the failures an operator causes at start-up, or undefined for anything else. */
 export function explainStartupError(err: unknown, config: Config): StartupError | undefined {
   if (err instanceof StartupError) return err;
+  if (err instanceof DirectoryInUseError) return new StartupError(err.message, { cause: err });
   const e = err as NodeJS.ErrnoException;
   if (e?.syscall === "listen" || e?.syscall === "getaddrinfo") {
     const explained = listenError(e, config.http.host, config.http.port);

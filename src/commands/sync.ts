@@ -72,6 +72,10 @@ export async function runSyncCommand(argv: string[]): Promise<number> {
   return runCommand("sync", argv, (values) => {
     if (values.since !== undefined || values.until !== undefined)
       throw new UsageError("sync takes no --since/--until; use backfill for a date range");
+    if (!values.once)
+      throw new UsageError(
+        "add --once to run one sync and exit (serve runs the poller on schedule: POLL_CRON, and --full on RECONCILE_CRON)",
+      );
     return values.full ? { kind: "reconcile" } : { kind: "sync" };
   });
 }

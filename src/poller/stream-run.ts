@@ -13,7 +13,7 @@ import type { ProgressSink } from "./progress.js";
 
 /**
  * `sync`: incremental from each stream's bookmark (plus the lookback), moving the bookmarks.
- * `reconcile` (`sync --full`): every window stream's whole history and every snapshot, compared with the versions
+ * `reconcile` (`sync --once --full`): every window stream's whole history and every snapshot, compared with the versions
  * delivered before; emits what changed or was never delivered and a tombstone for what disappeared.
  * `backfill`: re-reads [since, until) and writes every record in it; its progress lives under backfill/ and the
  * normal bookmarks are left alone (see README "Backfill").

@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type Response } from "express";
-import { DEFAULT_HTTP_LIMITS } from "../config/index.js";
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from "../config/index.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
 import { publicReadinessText, type Readiness } from "../ops/readiness.js";
@@ -9,7 +9,6 @@ import { RecordNotSerialisableError, type Sink } from "../sink/sink.js";
 import { checkContentType, PayloadParseError, parseByContent } from "./body.js";
 import { boundedRawBody, InflightBudget } from "./body-reader.js";
 import { unparsableWebhook, type WebhookEnvelopes, webhookToEnvelopes } from "./payload.js";
-import type { HttpLimits } from "./server.js";
 import { SIGNATURE_HEADER, verifySignature } from "./signature.js";
 
 const WEBHOOK_PATH = "/webhooks/wootric";

@@ -2,8 +2,6 @@ import { createServer, type Server } from "node:http";
 import type { Express } from "express";
 import type { HttpLimits } from "../config/index.js";
 
-export type { HttpLimits };
-
 /** An HTTP server with the limits applied, listening on host:port. */
 export async function listenWithLimits(
   app: Express,

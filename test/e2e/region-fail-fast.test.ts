@@ -70,6 +70,19 @@ describe("a missing AWS region fails fast", () => {
     }
   });
 
+  for (const [variable, value, args] of [
+    ["DATA_URL", "s3://bucket-x/data", ["replay", "--dry-run"]],
+    ["FIREHOSE_ERROR_URL", "s3://bucket-x/errors/firehose", ["replay", "--dry-run"]],
+  ] as const) {
+    test(`${args.join(" ")} with ${variable} and no region exits 2 naming AWS_REGION and ${variable}`, async () => {
+      const r = run([...args], await regionlessEnv({ [variable]: value }));
+      assert.equal(r.status, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /AWS_REGION is not set/);
+      assert.ok(r.stderr.includes(variable), r.stderr);
+      assert.doesNotMatch(r.stderr, /Region is missing/);
+    });
+  }
+
   test("the file sink needs no region", async () => {
     const r = run(["doctor"], await regionlessEnv({}));
     assert.equal(r.status, 0, r.stdout + r.stderr);

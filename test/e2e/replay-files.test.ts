@@ -186,6 +186,24 @@ describe("replay from the file sink's dead letters (spawned CLI)", () => {
     assert.equal((await readClosedRecords(dataDir)).filter((r) => r.envelope.entity === "response").length, 3);
   });
 
+  test("a DATA_DIR held by a running process is explained and exits 2, not a raw error with exit 1", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "wf-replay-held-"));
+    dirs.push(dataDir);
+    const holder = await openFileSink({
+      settings: { ...FILE_SETTINGS, dataDir },
+      logger: silentLogger(),
+      metrics: new Metrics({ defaults: false }),
+    });
+    try {
+      const r = replay(dataDir);
+      assert.equal(r.status, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /^replay: DATA_DIR .* is in use by another wootric-firehose process/m);
+      assert.match(r.stderr, /give each process its own DATA_DIR/);
+    } finally {
+      await holder.close(5_000);
+    }
+  });
+
   test("usage errors exit 2 and name the problem; --help explains the command", () => {
     const dir = tmpdir();
     const bad = replay(dir, "--since", "yesterday");

@@ -143,6 +143,16 @@ describe("wootric-firehose sync / backfill (built CLI against the fake Wootric A
     const unknown = await runCli(["sync", "--once", "--streams", "nope"], env);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /valid streams: end_users, responses/);
+    const noOnce = await runCli(["sync", "--streams", "responses"], env);
+    assert.equal(noOnce.code, 2, noOnce.stdout + noOnce.stderr);
+    assert.match(
+      noOnce.stderr,
+      /^sync: add --once to run one sync and exit \(serve runs the poller on schedule: POLL_CRON/m,
+    );
+    assert.equal(noOnce.stdout, "");
+    const noOnceFull = await runCli(["sync", "--full"], env);
+    assert.equal(noOnceFull.code, 2);
+    assert.match(noOnceFull.stderr, /sync: add --once/);
     const noCreds = await runCli(["sync", "--once"], { DATA_DIR: path.join(dir, "data") });
     assert.equal(noCreds.code, 2);
     assert.match(noCreds.stderr, /WOOTRIC_CLIENT_ID/);

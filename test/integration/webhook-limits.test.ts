@@ -3,10 +3,11 @@ import { request, type Server } from "node:http";
 import { type AddressInfo, connect, type Socket } from "node:net";
 import { describe, test } from "node:test";
 import { gzipSync } from "node:zlib";
+import type { HttpLimits } from "../../src/config/index.js";
 import { silentLogger } from "../../src/log.js";
 import { Metrics } from "../../src/ops/metrics.js";
 import { createApp } from "../../src/webhook/app.js";
-import { type HttpLimits, listenWithLimits } from "../../src/webhook/server.js";
+import { listenWithLimits } from "../../src/webhook/server.js";
 import { MemorySink } from "../helpers/memory-sink.js";
 import { responseWebhook, sign } from "../helpers/webhook.js";
 

@@ -18,7 +18,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const POLLER_CHECKS = new Set(["wootric token", "wootric api", "state store", "poll schedule"]);
+const POLLER_CHECKS = new Set(["wootric token", "wootric api", "state store", "poll schedule", "reconcile schedule"]);
 
 test("doctor: token grant, one cheap read, state store write/read/delete, cron", async () => {
   const results = await runDoctorChecks(loadConfig({ ...fake.env(), DATA_DIR: dir }));
@@ -29,8 +29,22 @@ test("doctor: token grant, one cheap read, state store write/read/delete, cron",
       ["wootric api", true],
       ["state store", true],
       ["poll schedule", true],
+      ["reconcile schedule", true],
     ],
   );
+});
+
+test("doctor: the next RECONCILE_CRON run is shown next to POLL_CRON's, or off", async () => {
+  const on = await runDoctorChecks(loadConfig({ ...fake.env(), DATA_DIR: dir, RECONCILE_CRON: "17 3 * * *" }));
+  const reconcile = on.find((r) => r.name === "reconcile schedule");
+  assert.match(
+    reconcile?.detail ?? "",
+    /^RECONCILE_CRON "17 3 \* \* \*" \(UTC\), next run \d{4}-\d{2}-\d{2}T03:17:00\.000Z$/,
+  );
+  const off = await runDoctorChecks(loadConfig({ ...fake.env(), DATA_DIR: dir, RECONCILE_CRON: "off" }));
+  const disabled = off.find((r) => r.name === "reconcile schedule");
+  assert.equal(disabled?.ok, true);
+  assert.match(disabled?.detail ?? "", /"off"/);
 });
 
 test("doctor: wrong credentials and an unwritable state store are reported clearly", async () => {
@@ -53,5 +67,5 @@ test("doctor: skipped without credentials", async () => {
   assert.equal(results.length, 1);
   assert.equal(results[0]!.skipped, true);
   const all = await runDoctorChecks(loadConfig({ DATA_DIR: dir }));
-  assert.ok(!all.some((r) => r.name === "state store" || r.name === "poll schedule"), "no poller, no poller checks");
+  assert.ok(!all.some((r) => r.name === "state store" || r.name.endsWith(" schedule")), "no poller, no poller checks");
 });

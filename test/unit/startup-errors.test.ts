@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { explainStartupError } from "../../src/commands/startup-errors.js";
+import { explainStartupError, StartupError } from "../../src/commands/startup-errors.js";
 import { loadConfig } from "../../src/config/index.js";
+import { DirectoryInUseError } from "../../src/sink/dir-lock.js";
 
 const errno = (code: string, fields: Record<string, unknown>) => Object.assign(new Error(code), { code, ...fields });
 
@@ -18,6 +19,21 @@ describe("start-up errors name the setting to change", () => {
     assert.match(v6!.message, /^cannot listen on \[fe80::1\]:8080: HOST=fe80::1 is not an address of this machine/);
     const dns = explainStartupError(errno("ENOTFOUND", { syscall: "getaddrinfo" }), loadConfig({ HOST: "x.invalid" }));
     assert.match(dns!.message, /HOST=x\.invalid does not resolve/);
+    for (const code of ["EAI_AGAIN", "EAI_NONAME", "EAI_FAIL"]) {
+      const e = explainStartupError(errno(code, { syscall: "getaddrinfo" }), loadConfig({ HOST: "x.invalid" }));
+      assert.match(e?.message ?? code, new RegExp(`HOST=x\\.invalid does not resolve to an address \\(${code}\\)`));
+    }
+  });
+
+  test("a directory held by another process is explained as it is (exit 2)", () => {
+    const held = new DirectoryInUseError("DATA_DIR", "/data", "/data/.file-sink.lock", {
+      host: "h",
+      pid: 7,
+      heartbeatAt: Date.now(),
+    });
+    const e = explainStartupError(held, file);
+    assert.ok(e instanceof StartupError);
+    assert.match(e.message, /^DATA_DIR \/data is in use by another wootric-firehose process \(host h, pid 7/);
   });
 
   test("EACCES in or above the sink's directory names DATA_DIR or SPOOL_DIR, the path and uid 1000", () => {
