@@ -171,6 +171,9 @@ locals {
   }
 
   # One per stream: the youngest last success across tasks (only the lease holder polls). No data = never succeeded.
+  # A sync or a full reconcile that finishes the stream resets the age. The age must stay above the threshold for up
+  # to an hour (12 points): the grace after a deploy, when the gauge is absent until the first sync finishes, without
+  # doubling the detection time of a long threshold.
   poller_alarms = {
     for stream in local.poller_streams : "poller_stale_${stream}" => {
       description        = "The poller has not finished a run of ${stream} for ${var.alarm_poller_stale_seconds} s (or never did since the tasks started): every run fails, or no task polls. See the service log for \"stream failed\"."
@@ -179,7 +182,7 @@ locals {
       dimensions         = merge(local.service_dimension, { Stream = stream })
       statistic          = "Minimum"
       period             = 300
-      evaluation_periods = max(1, ceil(var.alarm_poller_stale_seconds / 300))
+      evaluation_periods = min(12, max(1, ceil(var.alarm_poller_stale_seconds / 300)))
       comparison         = "GreaterThanThreshold"
       threshold          = var.alarm_poller_stale_seconds
       treat_missing_data = "breaching"

@@ -84,6 +84,11 @@ describe("alarms (terraform/alarms.tf)", () => {
   test("poller staleness outlasts a nightly full reconcile of a large account (about 26 min per 128,000 records)", () => {
     const v = cfg.variable as Record<string, { default?: number }>;
     assert.ok((v.alarm_poller_stale_seconds?.default ?? 0) >= 3 * 3600);
+    // the evaluation window is a grace for a fresh deploy, capped so a long threshold does not double detection time
+    assert.match(
+      String(cfg.locals.poller_alarms),
+      /evaluation_periods = min\(12, max\(1, ceil\(var\.alarm_poller_stale_seconds \/ 300\)\)\)/,
+    );
   });
 
   test("the poller alarm covers every stream the poller runs", () => {
