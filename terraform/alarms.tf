@@ -297,7 +297,7 @@ moved {
 }
 
 # throttled_records (ThrottledRecords > 0) is gone: the adaptive producer is throttled on every drain by design
-# (drain_seconds replaces it); an existing aws_cloudwatch_metric_alarm.throttled_records[0] is destroyed.
+# (drain_seconds replaces it); the next apply destroys an existing throttled-records alarm.
 
 moved {
   from = aws_cloudwatch_metric_alarm.partition_count_exceeded[0]
