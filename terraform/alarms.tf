@@ -40,19 +40,6 @@ locals {
       threshold           = 1
       treat_missing_data  = "notBreaching"
     }
-    throttled_records = {
-      description         = "Firehose throttled incoming records: the service retries them from its spool, but sustained throttling means the stream quota is too low."
-      namespace           = "AWS/Firehose"
-      metric_name         = "ThrottledRecords"
-      dimensions          = local.firehose_dimension
-      statistic           = "Sum"
-      period              = 300
-      evaluation_periods  = 3
-      datapoints_to_alarm = 2
-      comparison          = "GreaterThanThreshold"
-      threshold           = 0
-      treat_missing_data  = "notBreaching"
-    }
     partition_count_exceeded = {
       description        = "More active dynamic partitions than the stream allows: records go to the error prefix (activePartitionExceeded)."
       namespace          = "AWS/Firehose"
@@ -66,13 +53,16 @@ locals {
       treat_missing_data = "notBreaching"
     }
     # Bytes per second put into the stream as a percentage of its quota (BytesPerSecondLimit, 1 or 5 MiB/s by region).
+    # The producer sends AT the quota while it drains a backlog (it finds the quota by being throttled), so only a
+    # stream near its limit in every period of a long window means the steady traffic itself outgrows the quota.
     incoming_bytes_near_limit = {
-      description        = "IncomingBytes above ${var.alarm_incoming_bytes_percent} % of the stream's BytesPerSecondLimit: raise the Firehose quota before throttling holds records back in the spools."
-      comparison         = "GreaterThanThreshold"
-      threshold          = var.alarm_incoming_bytes_percent
-      period             = 300
-      evaluation_periods = 2
-      treat_missing_data = "notBreaching"
+      description         = "IncomingBytes above ${var.alarm_incoming_bytes_percent} % of the stream's BytesPerSecondLimit in every 5 minutes for ${var.alarm_incoming_bytes_minutes} minutes: the steady traffic needs a higher Firehose quota. Brief peaks at the quota while the service drains a backlog are expected and do not alarm."
+      comparison          = "GreaterThanThreshold"
+      threshold           = var.alarm_incoming_bytes_percent
+      period              = 300
+      evaluation_periods  = ceil(var.alarm_incoming_bytes_minutes / 5)
+      datapoints_to_alarm = ceil(var.alarm_incoming_bytes_minutes / 5)
+      treat_missing_data  = "notBreaching"
       queries = [
         { id = "bytes", metric_name = "IncomingBytes", namespace = "AWS/Firehose", dimensions = local.firehose_dimension, stat = "Sum", expression = null, return_data = false },
         { id = "limit", metric_name = "BytesPerSecondLimit", namespace = "AWS/Firehose", dimensions = local.firehose_dimension, stat = "Maximum", expression = null, return_data = false },
@@ -124,6 +114,23 @@ locals {
       threshold          = var.alarm_spool_age_seconds
       treat_missing_data = "notBreaching"
     }
+    # Replaces an alarm on AWS/Firehose ThrottledRecords > 0: the adaptive producer is throttled on every backlog
+    # drain by design. A drain estimate that stays long is the trouble: the quota cannot empty the spool in time, or
+    # the backlog grows faster than Firehose accepts it. Maximum: the worst task counts. No data = no spool metrics
+    # (file sink, or no service: producer_blocked catches that).
+    drain_seconds = {
+      description         = "The spool's backlog needs more than ${var.alarm_drain_seconds} s to send at the rate Firehose accepts, for ${var.alarm_drain_periods * 5} minutes: the stream's quota cannot keep up (raise it, see docs/throughput.md), or the backlog keeps growing."
+      namespace           = var.metrics_namespace
+      metric_name         = "DrainSeconds"
+      dimensions          = local.service_dimension
+      statistic           = "Maximum"
+      period              = 300
+      evaluation_periods  = var.alarm_drain_periods
+      datapoints_to_alarm = var.alarm_drain_periods
+      comparison          = "GreaterThanThreshold"
+      threshold           = var.alarm_drain_seconds
+      treat_missing_data  = "notBreaching"
+    }
     webhook_signature_failures = {
       description         = "Webhooks rejected with 401 for a missing or wrong signature: WOOTRIC_WEBHOOK_SECRET differs from Wootric's, and Wootric will give up on the endpoint."
       namespace           = var.metrics_namespace
@@ -164,6 +171,9 @@ locals {
   }
 
   # One per stream: the youngest last success across tasks (only the lease holder polls). No data = never succeeded.
+  # A sync or a full reconcile that finishes the stream resets the age. The age must stay above the threshold for up
+  # to an hour (12 points): the grace after a deploy, when the gauge is absent until the first sync finishes, without
+  # doubling the detection time of a long threshold.
   poller_alarms = {
     for stream in local.poller_streams : "poller_stale_${stream}" => {
       description        = "The poller has not finished a run of ${stream} for ${var.alarm_poller_stale_seconds} s (or never did since the tasks started): every run fails, or no task polls. See the service log for \"stream failed\"."
@@ -172,7 +182,7 @@ locals {
       dimensions         = merge(local.service_dimension, { Stream = stream })
       statistic          = "Minimum"
       period             = 300
-      evaluation_periods = max(1, ceil(var.alarm_poller_stale_seconds / 300))
+      evaluation_periods = min(12, max(1, ceil(var.alarm_poller_stale_seconds / 300)))
       comparison         = "GreaterThanThreshold"
       threshold          = var.alarm_poller_stale_seconds
       treat_missing_data = "breaching"
@@ -286,10 +296,8 @@ moved {
   to   = aws_cloudwatch_metric_alarm.this["delivery_failures"]
 }
 
-moved {
-  from = aws_cloudwatch_metric_alarm.throttled_records[0]
-  to   = aws_cloudwatch_metric_alarm.this["throttled_records"]
-}
+# throttled_records (ThrottledRecords > 0) is gone: the adaptive producer is throttled on every drain by design
+# (drain_seconds replaces it); the next apply destroys an existing throttled-records alarm.
 
 moved {
   from = aws_cloudwatch_metric_alarm.partition_count_exceeded[0]

@@ -38,11 +38,13 @@ locals {
     {
       type = "metric", x = 12, y = 6, width = 12, height = 6
       properties = {
-        title = "Producer: lines sent, throttled entries, blocked"
+        title = "Producer: lines sent, throttled entries and calls, drain estimate (s), blocked"
         view  = "timeSeries", region = var.aws_region, period = 300
         metrics = [
           [local.dashboard_namespace, "FirehoseLinesSent", "Service", local.dashboard_service, { stat = "Sum", label = "lines accepted by Firehose" }],
           [local.dashboard_namespace, "ThrottledEntries", "Service", local.dashboard_service, { stat = "Sum", label = "throttled entries" }],
+          [local.dashboard_namespace, "ThrottledCalls", "Service", local.dashboard_service, { stat = "Sum", label = "throttled calls" }],
+          [local.dashboard_namespace, "DrainSeconds", "Service", local.dashboard_service, { stat = "Maximum", label = "drain estimate (s)", yAxis = "right" }],
           [local.dashboard_namespace, "ProducerBlocked", "Service", local.dashboard_service, { stat = "Maximum", label = "blocked (1 = cannot send)", yAxis = "right" }],
         ]
       }

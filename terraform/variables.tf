@@ -390,10 +390,14 @@ variable "alarm_alb_5xx_count" {
   default     = 5
 }
 
+# 3 hours: a nightly full reconciliation (RECONCILE_CRON) holds the poller's lease, so sync runs wait until it ends.
+# Each stream's age is refreshed when its reconcile finishes, but a stream reconciled late in the run waits for the
+# ones before it: at Wootric's documented 100 requests per minute, 128,000 records take about 26 minutes, so a
+# large account's reconcile runs well past an hour. Raise it further for accounts of many hundred thousand records.
 variable "alarm_poller_stale_seconds" {
   type        = number
-  description = "Alarm when a poller stream has not finished a run for this long. Keep it well above the POLL_CRON interval; a first sync of a long history may exceed it until it completes."
-  default     = 3600
+  description = "Alarm when a poller stream has not finished a run (sync or full reconciliation) for this long. Keep it above the POLL_CRON interval plus the longest nightly reconcile (about 26 minutes per 128,000 records); a first sync of a long history may exceed it until it completes."
+  default     = 10800
 
   validation {
     condition     = var.alarm_poller_stale_seconds >= 600
@@ -401,9 +405,42 @@ variable "alarm_poller_stale_seconds" {
   }
 }
 
+variable "alarm_drain_seconds" {
+  type        = number
+  description = "Alarm when the spool's backlog needs more than this many seconds to send at the rate Firehose accepts (EMF DrainSeconds), for alarm_drain_periods 5-minute periods in a row. Draining at the quota after an outage is normal; a drain estimate that stays this long means the quota cannot keep up."
+  default     = 1800
+
+  validation {
+    condition     = var.alarm_drain_seconds >= 60
+    error_message = "alarm_drain_seconds must be at least 60."
+  }
+}
+
+variable "alarm_drain_periods" {
+  type        = number
+  description = "Consecutive 5-minute periods DrainSeconds must stay above alarm_drain_seconds before the drain-seconds alarm fires."
+  default     = 3
+
+  validation {
+    condition     = var.alarm_drain_periods >= 1 && var.alarm_drain_periods <= 288 && floor(var.alarm_drain_periods) == var.alarm_drain_periods
+    error_message = "alarm_drain_periods must be a whole number from 1 to 288."
+  }
+}
+
+variable "alarm_incoming_bytes_minutes" {
+  type        = number
+  description = "Alarm when IncomingBytes stays above alarm_incoming_bytes_percent of the quota in every 5 minutes for this many minutes (rounded up to 5). The producer sends at the quota while it drains a backlog, so keep it longer than a normal drain."
+  default     = 30
+
+  validation {
+    condition     = var.alarm_incoming_bytes_minutes >= 15 && var.alarm_incoming_bytes_minutes <= 1440
+    error_message = "alarm_incoming_bytes_minutes must be between 15 and 1440."
+  }
+}
+
 variable "alarm_incoming_bytes_percent" {
   type        = number
-  description = "Alarm when IncomingBytes per second exceeds this percentage of the stream's BytesPerSecondLimit."
+  description = "Alarm when IncomingBytes per second exceeds this percentage of the stream's BytesPerSecondLimit for alarm_incoming_bytes_minutes."
   default     = 80
 
   validation {

@@ -47,19 +47,15 @@ export const EMF_METRICS: readonly EmfMetric[] = [
   { name: "SpoolOldestAgeSeconds", unit: "Seconds", kind: "gauge", from: [{ metric: "spool_oldest_age_seconds" }] },
   { name: "ProducerBlocked", unit: "None", kind: "gauge", from: [{ metric: "producer_blocked" }] },
   { name: "FirehoseLinesSent", unit: "Count", kind: "delta", from: [{ metric: "producer_lines_sent_total" }] },
-  {
-    // Firehose answers throttling per entry with ServiceUnavailableException ("Slow down."), per call with
-    // ThrottlingException; both are retried from the spool.
-    name: "ThrottledEntries",
-    unit: "Count",
-    kind: "delta",
-    from: [
-      {
-        metric: "producer_entry_failures_total",
-        where: { code: ["ServiceUnavailableException", "ThrottlingException"] },
-      },
-    ],
-  },
+  // Firehose throttles per entry (ServiceUnavailableException "Slow down." in a 200 reply) or per call
+  // (ThrottlingException, LimitExceededException, ServiceUnavailableException as the whole call's error); both are
+  // resent from the spool. The adaptive producer runs at the stream's quota and finds it by being throttled, so
+  // throttling during a drain is expected: these are for dashboards, DrainSeconds is what the alarm watches.
+  { name: "ThrottledEntries", unit: "Count", kind: "delta", from: [{ metric: "producer_throttled_entries_total" }] },
+  { name: "ThrottledCalls", unit: "Count", kind: "delta", from: [{ metric: "producer_throttled_calls_total" }] },
+  // Seconds to send the spool's backlog at the rate Firehose accepts now: long and staying long means the quota
+  // cannot keep up (or the backlog keeps growing).
+  { name: "DrainSeconds", unit: "Seconds", kind: "gauge", from: [{ metric: "producer_drain_seconds" }] },
   {
     name: "DeadLetters",
     unit: "Count",

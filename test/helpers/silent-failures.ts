@@ -63,7 +63,15 @@ export const SILENT_FAILURES: SilentFailure[] = [
     emf: true,
   },
   {
-    failure: "IncomingBytes approaching the stream's BytesPerSecondLimit",
+    // not ThrottledRecords > 0: the adaptive producer is throttled on every backlog drain by design
+    failure: "a backlog the stream's quota cannot drain (the drain estimate stays long)",
+    alarm: "drain_seconds",
+    metrics: ["DrainSeconds"],
+    treatMissing: "notBreaching",
+    emf: true,
+  },
+  {
+    failure: "steady traffic near the stream's BytesPerSecondLimit for a long window (not a drain's brief peak)",
     alarm: "incoming_bytes_near_limit",
     metrics: ["IncomingBytes", "BytesPerSecondLimit"],
     treatMissing: "notBreaching",

@@ -5,7 +5,7 @@ import { bookmarkKey } from "../../src/state/stream-state.js";
 import { monthOf, monthStart } from "../../src/state/version-map.js";
 import { type FakeRecord, FakeWootric } from "../helpers/fake-wootric.js";
 import { MemorySink } from "../helpers/memory-sink.js";
-import { DAY, makeHarness, T0 } from "../helpers/poller-harness.js";
+import { counterValue, DAY, makeHarness, T0 } from "../helpers/poller-harness.js";
 import { steppingClock } from "../helpers/stepping-clock.js";
 
 const WINDOW_STREAMS = "end_users,responses,declines";
@@ -248,6 +248,23 @@ describe("full reconciliation (sync --full) against the fake Wootric API", () =>
       other.cleanup();
     } finally {
       fake.beforeList = undefined;
+      h.cleanup();
+    }
+  });
+
+  test("a finished full reconcile refreshes poll_last_success_age_seconds like a sync (the poller-stale alarms read it)", async () => {
+    fake.reset();
+    fake.segments = [{ name: "plan", data_type: "string", created: T0 / 1000 - 90 * DAY }];
+    fake.surveyTemplates = [{ id: 11, name: "NPS" }];
+    const h = makeHarness(fake, clock);
+    const age = (stream: string) => counterValue(h.metrics, "poll_last_success_age_seconds", { stream });
+    try {
+      assert.equal((await h.run("segments,survey_templates")).status, "ok");
+      clock.advance(5 * HOUR_MS); // a long nightly reconcile held the lease: no sync finished meanwhile
+      assert.ok((await age("segments")) >= 5 * 3600);
+      assert.equal((await h.run("segments,survey_templates", { kind: "reconcile" })).status, "ok");
+      for (const stream of ["segments", "survey_templates"]) assert.ok((await age(stream)) < 3600, stream);
+    } finally {
       h.cleanup();
     }
   });

@@ -39,6 +39,9 @@ describe("EMF emission", () => {
     const dlqWebhook = metrics.counter("webhook_dead_letters_total", "h", ["kind"]);
     const dlqProducer = metrics.counter("producer_dead_letters_total", "h", ["path"]);
     const entryFailures = metrics.counter("producer_entry_failures_total", "h", ["code"]);
+    const throttledEntries = metrics.counter("producer_throttled_entries_total", "h");
+    const throttledCalls = metrics.counter("producer_throttled_calls_total", "h");
+    const drain = metrics.gauge("producer_drain_seconds", "h");
     const pollAge = metrics.gauge("poll_last_success_age_seconds", "h", ["stream"]);
     const pollRecords = metrics.counter("poll_records_total", "h", ["stream"]);
 
@@ -53,6 +56,9 @@ describe("EMF emission", () => {
     dlqProducer.inc({ path: "s3" }, 2);
     entryFailures.inc({ code: "ServiceUnavailableException" }, 7);
     entryFailures.inc({ code: "InternalFailure" }, 4); // not throttling
+    throttledEntries.inc(7); // the producer counts the same 7 throttled entries here
+    throttledCalls.inc(2); // and two calls refused whole (ThrottlingException), which carry no entry codes
+    drain.set(1234.5);
     pollAge.set({ stream: "responses" }, 30);
     pollAge.set({ stream: "declines" }, 900);
     pollRecords.inc({ stream: "responses" }, 12);
@@ -73,7 +79,9 @@ describe("EMF emission", () => {
     assert.equal(metricValue(lines, "ProducerBlocked"), 1);
     assert.equal(metricValue(lines, "SpoolOldestAgeSeconds"), 421.5);
     assert.equal(metricValue(lines, "DeadLetters"), 3);
-    assert.equal(metricValue(lines, "ThrottledEntries"), 7);
+    assert.equal(metricValue(lines, "ThrottledEntries"), 7, "from producer_throttled_entries_total, not counted twice");
+    assert.equal(metricValue(lines, "ThrottledCalls"), 2);
+    assert.equal(metricValue(lines, "DrainSeconds"), 1234.5);
     assert.equal(metricValue(lines, "PollLastSuccessAgeSeconds", { Stream: "responses" }), 30);
     assert.equal(metricValue(lines, "PollLastSuccessAgeSeconds", { Stream: "declines" }), 900);
     assert.equal(metricValue(lines, "PollRecords", { Stream: "responses" }), 12);
@@ -83,7 +91,12 @@ describe("EMF emission", () => {
     lines.length = 0;
     requests.inc({ route: "/webhooks/wootric", status: "401" }, 2);
     blocked.set(0);
+    throttledCalls.inc();
+    drain.set(0);
     await e.emit();
+    assert.equal(metricValue(lines, "ThrottledCalls"), 1);
+    assert.equal(metricValue(lines, "ThrottledEntries"), 0);
+    assert.equal(metricValue(lines, "DrainSeconds"), 0);
     assert.equal(metricValue(lines, "WebhookRequests", { Status: "401" }), 2);
     assert.equal(metricValue(lines, "WebhookRequests", { Status: "200" }), 0);
     assert.equal(metricValue(lines, "SignatureFailures"), 0);

@@ -50,6 +50,47 @@ describe("alarms (terraform/alarms.tf)", () => {
     });
   }
 
+  test("throttling alone never alarms: the adaptive producer runs at the quota and is throttled on every drain", () => {
+    for (const [name, spec] of Object.entries(specs)) {
+      const read = spec.queries ? spec.queries.map((q) => q.metric_name) : [spec.metric_name];
+      for (const m of ["ThrottledRecords", "ThrottledEntries", "ThrottledCalls"])
+        assert.ok(!read.includes(m), `${name} must not alarm on ${m}`);
+    }
+  });
+
+  test("drain_seconds: DrainSeconds above alarm_drain_seconds in every one of alarm_drain_periods periods", () => {
+    const d = specs.drain_seconds!;
+    assert.equal(d.metric_name, "DrainSeconds");
+    assert.equal(d.statistic, "Maximum", "the worst task counts");
+    assert.equal(d.comparison, "GreaterThanThreshold");
+    assert.equal(d.threshold, "${var.alarm_drain_seconds}");
+    assert.equal(d.evaluation_periods, "${var.alarm_drain_periods}");
+    assert.equal(d.datapoints_to_alarm, "${var.alarm_drain_periods}", "sustained: every period, not a single peak");
+    const v = cfg.variable as Record<string, { default?: unknown }>;
+    assert.equal(v.alarm_drain_seconds?.default, 1800);
+    assert.equal(v.alarm_drain_periods?.default, 3);
+  });
+
+  test("incoming_bytes_near_limit fires only when every 5 minutes of a window of 15+ minutes is near the quota", () => {
+    const a = specs.incoming_bytes_near_limit!;
+    assert.equal(a.period, 300);
+    assert.equal(a.evaluation_periods, "${ceil(var.alarm_incoming_bytes_minutes / 5)}");
+    assert.equal(a.datapoints_to_alarm, a.evaluation_periods);
+    assert.match(String(a.description), /drains a backlog are expected/);
+    const v = cfg.variable as Record<string, { default?: number }>;
+    assert.ok((v.alarm_incoming_bytes_minutes?.default ?? 0) >= 15);
+  });
+
+  test("poller staleness outlasts a nightly full reconcile of a large account (about 26 min per 128,000 records)", () => {
+    const v = cfg.variable as Record<string, { default?: number }>;
+    assert.ok((v.alarm_poller_stale_seconds?.default ?? 0) >= 3 * 3600);
+    // the evaluation window is a grace for a fresh deploy, capped so a long threshold does not double detection time
+    assert.match(
+      String(cfg.locals.poller_alarms),
+      /evaluation_periods = min\(12, max\(1, ceil\(var\.alarm_poller_stale_seconds \/ 300\)\)\)/,
+    );
+  });
+
   test("the poller alarm covers every stream the poller runs", () => {
     const list = String(cfg.files["alarms.tf"]).match(/poller_streams = \[([^\]]*)\]/)?.[1] ?? "";
     assert.deepEqual([...list.matchAll(/"([a-z_]+)"/g)].map((m) => m[1]).sort(), [...STREAM_NAMES].sort());
