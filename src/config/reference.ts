@@ -91,8 +91,8 @@ export function configReferenceMarkdown(): string {
     "`AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, instance and task roles), and `AWS_ENDPOINT_URL_FIREHOSE` /",
     "`AWS_ENDPOINT_URL_S3` for other endpoints (LocalStack, moto, MinIO). See the",
     "[AWS SDK environment variables](https://docs.aws.amazon.com/sdkref/latest/guide/environment-variables.html).",
-    "`AWS_DEFAULT_REGION` works too. With `FIREHOSE_STREAM_NAME`, an `s3://` `STATE_URL` or `DEAD_LETTER_URL` set and",
-    "no region anywhere, every command exits 2 naming `AWS_REGION`.",
+    "`AWS_DEFAULT_REGION` works too. With `FIREHOSE_STREAM_NAME`, or an `s3://` `STATE_URL`, `DEAD_LETTER_URL`,",
+    "`DATA_URL` or `FIREHOSE_ERROR_URL` set and no region anywhere, every command exits 2 naming `AWS_REGION`.",
     "",
   );
   return out.join("\n");
