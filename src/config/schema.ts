@@ -6,21 +6,22 @@ import { isCalendarDate } from "../common/validate.js";
 
 export const emptyToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
 
+const trimmedOrUnset = (v: unknown) => (typeof v === "string" ? emptyToUndefined(v.trim()) : v);
+
 /** Whole numbers in decimal digits only: `0x4e20`, `1e3` or `8080.0` are mistakes, not numbers to guess at. */
-export const int = (min: number, max: number, def: number) =>
+const decimalInt = (min: number, max: number) =>
   z
-    .preprocess(
-      (v) => (typeof v === "string" ? emptyToUndefined(v.trim()) : v),
-      z
-        .string()
-        .regex(/^\d+$/, { message: "must be a whole number written in decimal digits" })
-        .transform(Number)
-        .pipe(z.number().int().min(min).max(max))
-        .default(def),
-    )
-    .meta({
-      accepts: max === Number.MAX_SAFE_INTEGER ? `an integer, at least ${min}` : `an integer from ${min} to ${max}`,
-    });
+    .string()
+    .regex(/^\d+$/, { message: "must be a whole number written in decimal digits" })
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const intRange = (min: number, max: number) =>
+  max === Number.MAX_SAFE_INTEGER ? `an integer, at least ${min}` : `an integer from ${min} to ${max}`;
+
+/** A whole number with a default. */
+export const int = (min: number, max: number, def: number) =>
+  z.preprocess(trimmedOrUnset, decimalInt(min, max).default(def)).meta({ accepts: intRange(min, max) });
 
 export const bool = (def: boolean) =>
   z
@@ -35,19 +36,9 @@ export const bool = (def: boolean) =>
 
 export const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
 
-/** An optional ceiling: unset (the default) means none. Decimal digits only, like int. */
+/** An optional ceiling: unset (the default) means none. */
 export const optionalInt = (min: number, max: number) =>
-  z
-    .preprocess(
-      (v) => (typeof v === "string" ? emptyToUndefined(v.trim()) : v),
-      z
-        .string()
-        .regex(/^\d+$/, { message: "must be a whole number written in decimal digits" })
-        .transform(Number)
-        .pipe(z.number().int().min(min).max(max))
-        .optional(),
-    )
-    .meta({ accepts: `an integer from ${min} to ${max}` });
+  z.preprocess(trimmedOrUnset, decimalInt(min, max).optional()).meta({ accepts: intRange(min, max) });
 
 export const isoDate = z.preprocess(
   emptyToUndefined,
