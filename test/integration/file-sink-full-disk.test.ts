@@ -2,8 +2,6 @@ import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, open, rm, stat, truncate, writeFile } from "node:fs/promises";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -15,6 +13,7 @@ import { openFileSink } from "../../src/sink/file/open.js";
 import type { Sink } from "../../src/sink/sink.js";
 import { createApp } from "../../src/webhook/app.js";
 import { listFiles, readClosedRecords } from "../helpers/data-files.js";
+import { type RunningServer, serve } from "../helpers/http-server.js";
 import { postWebhook, responseWebhook } from "../helpers/webhook.js";
 
 /** A 2 MiB tmpfs: a real full disk. Needs root (mount); skipped with the reason otherwise. */
@@ -83,20 +82,18 @@ async function openSink(dataDir: string) {
   });
 }
 
-async function serve(sink: Sink): Promise<{ url: string; server: Server }> {
-  const app = createApp({
-    sink,
-    logger: silentLogger(),
-    metrics: new Metrics({ defaults: false }),
-    secrets: [SECRET],
-    allowUnsigned: false,
-    maxBodyBytes: 1024 * 1024,
-    readiness: () => sink.readiness(),
-  });
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, "127.0.0.1", () => resolve(s));
-  });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+function serveWebhooks(sink: Sink): Promise<RunningServer> {
+  return serve(
+    createApp({
+      sink,
+      logger: silentLogger(),
+      metrics: new Metrics({ defaults: false }),
+      secrets: [SECRET],
+      allowUnsigned: false,
+      maxBodyBytes: 1024 * 1024,
+      readiness: () => sink.readiness(),
+    }),
+  );
 }
 
 describe("file sink on a full disk", () => {
@@ -127,7 +124,7 @@ describe("file sink on a full disk", () => {
     await leaveOpenFile(dataDir, 300);
     const filler = await fillDisk(mountDir!);
     const sink = await openSink(dataDir);
-    const { url, server } = await serve(sink);
+    const { url, close } = await serveWebhooks(sink);
     try {
       assert.equal((await fetch(`${url}/healthz`)).status, 200, "alive");
       const ready = await fetch(`${url}/readyz`);
@@ -141,7 +138,7 @@ describe("file sink on a full disk", () => {
       while (!sink.readiness().ready) await new Promise((r) => setTimeout(r, 20));
       assert.equal((await postWebhook(url, responseWebhook(2), { secret: SECRET })).status, 200);
     } finally {
-      server.close();
+      await close();
       await sink.close(5000);
     }
     const records = await readClosedRecords(dataDir);

@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -11,6 +9,7 @@ import { openFileSink } from "../../src/sink/file/open.js";
 import type { Sink } from "../../src/sink/sink.js";
 import { createApp } from "../../src/webhook/app.js";
 import { readClosedRecords } from "../helpers/data-files.js";
+import { type RunningServer, serve } from "../helpers/http-server.js";
 import { postWebhook, responseWebhook } from "../helpers/webhook.js";
 
 const SECRET = "a-test-secret-of-32-characters!!";
@@ -19,20 +18,18 @@ after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-async function serveWith(sink: Sink): Promise<{ url: string; server: Server }> {
-  const app = createApp({
-    sink,
-    logger: silentLogger(),
-    metrics: new Metrics({ defaults: false }),
-    secrets: [SECRET],
-    allowUnsigned: false,
-    maxBodyBytes: 1024 * 1024,
-    readiness: () => sink.readiness(),
-  });
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, "127.0.0.1", () => resolve(s));
-  });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+function serveWebhooks(sink: Sink): Promise<RunningServer> {
+  return serve(
+    createApp({
+      sink,
+      logger: silentLogger(),
+      metrics: new Metrics({ defaults: false }),
+      secrets: [SECRET],
+      allowUnsigned: false,
+      maxBodyBytes: 1024 * 1024,
+      readiness: () => sink.readiness(),
+    }),
+  );
 }
 
 /** A signed response whose `end_user_properties.deep` holds `depth` nested arrays. */
@@ -55,7 +52,7 @@ describe("hostile bodies on the real file sink", () => {
         logger: silentLogger(),
         metrics: new Metrics({ defaults: false }),
       });
-      const { url, server } = await serveWith(sink);
+      const { url, close } = await serveWebhooks(sink);
       try {
         const bomb = deepWebhook(4000, withUpdatedAt);
         const results = await Promise.all([
@@ -71,7 +68,7 @@ describe("hostile bodies on the real file sink", () => {
         const ready = await fetch(`${url}/readyz`);
         assert.equal(ready.status, 200, "the sink stays ready");
       } finally {
-        server.close();
+        await close();
         await sink.close(5000);
       }
       const records = await readClosedRecords(dataDir);
