@@ -118,7 +118,7 @@ export async function runReplayCommand(argv: string[]): Promise<number> {
     if (redrive) {
       const where = config.replay.firehoseErrorUrl!;
       const record = await ReplayRecord.load(store, REDRIVEN_KEY);
-      const firehose = dryRun ? undefined : makeFirehoseClient({ maxAttempts: 3 });
+      const firehose = dryRun ? undefined : makeFirehoseClient();
       if (firehose) clients.push(firehose);
       const s = await redriveFirehoseErrors(
         {

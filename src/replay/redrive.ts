@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { type FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
+import type { FirehoseClient } from "@aws-sdk/client-firehose";
 import { fullJitterDelay } from "../common/backoff.js";
 import { sleepUnlessAborted } from "../common/clock.js";
-import { FIREHOSE_LIMITS } from "../sink/firehose/config.js";
-import { classifyError } from "../sink/firehose/service.js";
+import { DEFAULT_PACK_LIMITS, DEFAULT_TUNING, FIREHOSE_LIMITS } from "../sink/firehose/config.js";
+import { FirehoseService } from "../sink/firehose/service.js";
 import type { ReplayProgress } from "./progress.js";
 import type { ReplayWindow } from "./replay.js";
 import type { ReplayRecord } from "./replay-record.js";
@@ -92,6 +92,7 @@ export async function redriveFirehoseErrors(deps: RedriveDeps, window: ReplayWin
     byErrorCode: new Map(),
   };
   const dry = deps.firehose === undefined;
+  const service = deps.firehose && new FirehoseService(deps.firehose, deps.streamName, DEFAULT_TUNING.requestTimeoutMs);
   const say = (line: string) => {
     deps.progress?.clear();
     deps.report(line);
@@ -100,8 +101,8 @@ export async function redriveFirehoseErrors(deps: RedriveDeps, window: ReplayWin
   let batch: { r: FailedRecord; from: string }[] = [];
   let batchBytes = 0;
   const flush = async () => {
-    if (batch.length === 0 || dry) return;
-    const sent = await putAll(deps, batch);
+    if (batch.length === 0 || !service) return;
+    const sent = await putAll(service, deps, batch);
     s.sent += sent.length;
     s.unsent += batch.length - sent.length;
     await deps.record.add(sent.map(({ r, from }) => [r.identity, { at: deps.replayedAt.toISOString(), from }]));
@@ -110,6 +111,7 @@ export async function redriveFirehoseErrors(deps: RedriveDeps, window: ReplayWin
   };
 
   for await (const obj of deps.objects) {
+    if (deps.signal?.aborted) break;
     s.objects += 1;
     let here = 0;
     const codes = new Map<string, number>();
@@ -143,9 +145,10 @@ export async function redriveFirehoseErrors(deps: RedriveDeps, window: ReplayWin
       here += 1;
       codes.set(r.errorCode, (codes.get(r.errorCode) ?? 0) + 1);
       s.byErrorCode.set(r.errorCode, (s.byErrorCode.get(r.errorCode) ?? 0) + 1);
+      if (dry) continue; // a dry run only counts
       if (
         batch.length >= FIREHOSE_LIMITS.maxRecordsPerBatch ||
-        batchBytes + r.data.length > 4 * FIREHOSE_LIMITS.maxRecordBytes
+        batchBytes + r.data.length > DEFAULT_PACK_LIMITS.maxBatchBytes
       )
         await flush();
       batch.push({ r, from: obj.location });
@@ -164,8 +167,16 @@ export async function redriveFirehoseErrors(deps: RedriveDeps, window: ReplayWin
   return s;
 }
 
-/** PutRecordBatch with per-entry retries; returns the records Firehose accepted. */
-async function putAll<T extends { r: FailedRecord }>(deps: RedriveDeps, records: T[]): Promise<T[]> {
+/**
+ * PutRecordBatch through the sink's own FirehoseService (per-call timeout, per-entry results), retrying the entries
+ * Firehose refused; returns the records it accepted. A call Firehose refuses outright (invalid, blocked) ends the
+ * re-drive: the records stay in the error prefix for the next run.
+ */
+async function putAll<T extends { r: FailedRecord }>(
+  service: FirehoseService,
+  deps: RedriveDeps,
+  records: T[],
+): Promise<T[]> {
   const accepted: T[] = [];
   let todo = records;
   const maxAttempts = deps.maxAttempts ?? 8;
@@ -177,23 +188,12 @@ async function putAll<T extends { r: FailedRecord }>(deps: RedriveDeps, records:
       );
       if (!slept) break;
     }
-    try {
-      const out = await deps.firehose!.send(
-        new PutRecordBatchCommand({
-          DeliveryStreamName: deps.streamName,
-          Records: todo.map(({ r }) => ({ Data: r.data })),
-        }),
-      );
-      const failed: T[] = [];
-      todo.forEach((r, i) => {
-        if (out.RequestResponses?.[i]?.RecordId && !out.RequestResponses[i]?.ErrorCode) accepted.push(r);
-        else failed.push(r);
-      });
-      todo = failed;
-    } catch (err) {
-      const c = classifyError(err);
-      if (c.kind !== "retryable") throw new Error(`Firehose refused the re-drive (${c.code}): ${c.message}`);
-    }
+    const out = await service.put(todo.map(({ r }) => ({ lines: [], bytes: r.data.length, data: r.data })));
+    if (out.kind === "retryable") continue;
+    if (out.kind !== "replied") throw new Error(`Firehose refused the re-drive (${out.code}): ${out.message}`);
+    const failed: T[] = [];
+    for (const [i, r] of todo.entries()) (out.entries[i]?.ok ? accepted : failed).push(r);
+    todo = failed;
   }
   return accepted;
 }
