@@ -65,3 +65,26 @@ export function whenAborted(signal: AbortSignal): { promise: Promise<void>; deta
   else signal.addEventListener("abort", listener, { once: true });
   return { promise, detach: () => signal.removeEventListener("abort", listener) };
 }
+
+/**
+ * Runs `fn` with a per-call signal: aborted by `signal` or after `timeoutMs`, and detached from both once `fn` is done
+ * (AbortSignal.timeout would keep a pending timer for the whole timeout after every call; AbortSignal.any would keep
+ * one dependant per call on a long-lived caller signal).
+ */
+export async function withTimeoutSignal<T>(
+  signal: AbortSignal | undefined,
+  timeoutMs: number,
+  fn: (s: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const ctrl = new AbortController();
+  const timer = setTimeout(() => ctrl.abort(new Error(`request timed out after ${timeoutMs} ms`)), timeoutMs);
+  const onAbort = () => ctrl.abort(signal?.reason);
+  if (signal?.aborted) ctrl.abort(signal.reason);
+  else signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await fn(ctrl.signal);
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+  }
+}

@@ -1,5 +1,5 @@
 import { fullJitterDelay } from "../common/backoff.js";
-import { type Clock, systemClock } from "../common/clock.js";
+import { type Clock, systemClock, withTimeoutSignal } from "../common/clock.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../ops/metrics.js";
 import {
@@ -270,23 +270,8 @@ export class WootricClient {
     );
   }
 
-  /**
-   * A per-request signal: aborted by the caller's signal or after the request timeout, and detached from both once
-   * the request is done (AbortSignal.any would keep one dependant per request on a long-lived caller signal).
-   */
-  private async withRequestSignal<T>(signal: AbortSignal | undefined, fn: (s: AbortSignal) => Promise<T>): Promise<T> {
-    const ctrl = new AbortController();
-    const timeoutMs = this.opts.requestTimeoutMs ?? 60_000;
-    const timer = setTimeout(() => ctrl.abort(new Error(`request timed out after ${timeoutMs} ms`)), timeoutMs);
-    const onAbort = () => ctrl.abort(signal?.reason);
-    if (signal?.aborted) ctrl.abort(signal.reason);
-    else signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      return await fn(ctrl.signal);
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-    }
+  private withRequestSignal<T>(signal: AbortSignal | undefined, fn: (s: AbortSignal) => Promise<T>): Promise<T> {
+    return withTimeoutSignal(signal, this.opts.requestTimeoutMs ?? 60_000, fn);
   }
 
   private count(endpoint: string, status: number | "network"): void {

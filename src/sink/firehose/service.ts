@@ -4,6 +4,7 @@ import {
   type PutRecordBatchCommandInput,
   type PutRecordBatchCommandOutput,
 } from "@aws-sdk/client-firehose";
+import { withTimeoutSignal } from "../../common/clock.js";
 import { type PackedRecord, recordData } from "./packer.js";
 
 /** The PutRecordBatch input for packed records; raw bytes go in `Data` (the SDK base64-encodes once). */
@@ -108,9 +109,9 @@ export class FirehoseService {
     const input = buildPutRecordBatchInput(this.streamName, records);
     let reply: PutRecordBatchCommandOutput;
     try {
-      reply = await this.client.send(new PutRecordBatchCommand(input), {
-        abortSignal: AbortSignal.timeout(this.requestTimeoutMs),
-      });
+      reply = await withTimeoutSignal(undefined, this.requestTimeoutMs, (abortSignal) =>
+        this.client.send(new PutRecordBatchCommand(input), { abortSignal }),
+      );
     } catch (err) {
       return classifyError(err);
     }
