@@ -1,9 +1,10 @@
 /**
  * JSON bodies parsed without recursion on hostile input and without changing any number.
  *
- * JSON.parse itself is recursive, and so is everything after it (validation, the canonical JSON of the dedup hash,
- * serialisation): a body nested thousands of levels deep would exhaust the stack somewhere on the way. One linear scan
- * of the text measures the nesting before anything recursive runs. The same scan finds number literals a JavaScript
+ * V8's JSON.parse is not recursive (a million nested arrays parse on Node 20 and 24), but everything after it is
+ * (validation, the canonical JSON of the dedup hash, serialisation): a body nested thousands of levels deep would
+ * exhaust the stack somewhere on the way. One linear scan of the parsed text measures the nesting before anything
+ * recursive runs. The same scan finds number literals a JavaScript
  * number cannot hold exactly (integers above 2^53, `1e309`, more digits than a double keeps): those are kept as
  * their source text, a JSON string, so the record is stored as sent instead of rounded or turned into null.
  * Node 21+ offers the source text through JSON.parse's reviver (`context.source`); Node 20 does not, hence the scan.
@@ -86,15 +87,17 @@ export function numberIsExact(literal: string): boolean {
  * defines keys, it never assigns them). Throws JsonTextError.
  */
 export function parseJsonText(text: string, maxDepth = MAX_JSON_DEPTH): unknown {
-  const s = scan(text, maxDepth);
-  if (s.maxDepth > maxDepth) {
-    throw new JsonTextError(`JSON nests deeper than ${maxDepth} levels (arrays and objects inside each other)`, true);
-  }
+  // JSON.parse first (V8's is not recursive): text that is not JSON at all, such as a form body whose values hold
+  // brackets, must fail as "not JSON" so the other format is tried, not as "too deep".
   let value: unknown;
   try {
     value = JSON.parse(text) as unknown;
   } catch (err) {
     throw new JsonTextError((err as Error).message);
+  }
+  const s = scan(text, maxDepth);
+  if (s.maxDepth > maxDepth) {
+    throw new JsonTextError(`JSON nests deeper than ${maxDepth} levels (arrays and objects inside each other)`, true);
   }
   if (s.inexact.length === 0) return value;
   // The text is valid JSON, so every literal found is a value: quoting it keeps the document valid.

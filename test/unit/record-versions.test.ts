@@ -68,6 +68,13 @@ describe("parse by content", () => {
     assert.equal(parseByContent(Buffer.from(form), "sniff").mislabelled, false);
   });
 
+  test("a form body whose values hold many brackets is a form body, not JSON nested too deep", () => {
+    const f = parseByContent(Buffer.from(`response[id]=7&x=${"[".repeat(70)}`), "form");
+    assert.equal(f.format, "form");
+    assert.equal((f.value as { x: string }).x, "[".repeat(70));
+    assert.throws(() => parseByContent(Buffer.from(`${"[".repeat(70)}${"]".repeat(70)}`), "json"), /nests deeper/);
+  });
+
   test("neither format: PayloadParseError with the declared format's reason", () => {
     assert.throws(() => parseByContent(Buffer.from("just text"), "json"), /not valid JSON/);
     assert.throws(() => parseByContent(Buffer.from("just text"), "form"), /not form-urlencoded/);
