@@ -123,9 +123,11 @@ export async function replayDeadLetters(deps: ReplayDeps, window: ReplayWindow):
       s.records += result.envelopes.length;
       const keys = result.envelopes.map((e) => e.dedup_key);
       say(`${dry ? "would recover" : "recovered    "} ${dl.id} (received ${dl.received_at}): ${keys.join(", ")}`);
-      pending.push(...result.envelopes);
-      entries.push([id, { at, keys }]);
-      if (entries.length >= (deps.batchSize ?? 100)) await flush();
+      if (!dry) {
+        pending.push(...result.envelopes);
+        entries.push([id, { at, keys }]);
+        if (entries.length >= (deps.batchSize ?? 100)) await flush();
+      }
       deps.progress?.update(progressLine(s, dry));
     }
     deps.progress?.update(progressLine(s, dry));
