@@ -15,6 +15,7 @@ import { FIREHOSE_LIMITS } from "../sink/firehose/config.js";
 import type { Sink } from "../sink/sink.js";
 import { openStateStore } from "../state/open-store.js";
 import { explainStartupError } from "./startup-errors.js";
+import { parserMessage, UsageError } from "./usage.js";
 
 export const REPLAY_USAGE = `replay [--since T] [--until T] [--dry-run] [--redrive]
                             re-run dead letters through today's parser; --redrive: Firehose's failed records`;
@@ -33,8 +34,6 @@ A replay record in STATE_URL (replay/dead-letters.json, replay/redriven.json) ma
 With the file sink, stop serve first (it holds DATA_DIR); with Firehose, give replay its own SPOOL_DIR while serve runs.
 See docs/replay.md.`;
 
-class UsageError extends Error {}
-
 function parseInstant(flag: string, value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
   const iso = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value;
@@ -50,6 +49,21 @@ async function* concat(sources: AsyncIterable<StoredObject>[]): AsyncGenerator<S
   for (const s of sources) yield* s;
 }
 
+function parseReplayArgs(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    options: {
+      since: { type: "string" },
+      until: { type: "string" },
+      "dry-run": { type: "boolean" },
+      redrive: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+}
+
 /** `replay [--since T] [--until T] [--dry-run] [--redrive]`. Returns the exit code. */
 export async function runReplayCommand(argv: string[]): Promise<number> {
   let config: Config;
@@ -58,18 +72,13 @@ export async function runReplayCommand(argv: string[]): Promise<number> {
   let dryRun: boolean;
   let redrive: boolean;
   try {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      options: {
-        since: { type: "string" },
-        until: { type: "string" },
-        "dry-run": { type: "boolean" },
-        redrive: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
+    let parsed: ReturnType<typeof parseReplayArgs>;
+    try {
+      parsed = parseReplayArgs(argv);
+    } catch (err) {
+      throw new UsageError(parserMessage(err));
+    }
+    const { values, positionals } = parsed;
     if (values.help) {
       process.stdout.write(`${REPLAY_HELP}\n`);
       return 0;

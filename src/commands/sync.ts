@@ -12,8 +12,7 @@ import { type StreamDecl, selectStreams } from "../poller/streams.js";
 import { createSink } from "../sink/create-sink.js";
 import { openStateStore } from "../state/open-store.js";
 import { explainStartupError } from "./startup-errors.js";
-
-class UsageError extends Error {}
+import { parserMessage, UsageError } from "./usage.js";
 
 const STREAMS_HELP = `  --streams a,b          only these streams (default: all): end_users, responses, declines, segments,
                          survey_templates, nps_summary
@@ -46,15 +45,6 @@ Options:
 ${STREAMS_HELP}
 
 ${ENV_HELP}`;
-
-/** parseArgs' own messages tell a programmer how to quote "--"; an operator needs the flag and where the help is. */
-function parserMessage(err: unknown): string {
-  const e = err as { code?: string; message?: string };
-  const option = /option '(-[^' ]+)/i.exec(e.message ?? "")?.[1];
-  if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) return `unknown option ${option}`;
-  if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option) return `${option} needs a value`;
-  return e.message ?? String(err);
-}
 
 function checkDate(flag: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
